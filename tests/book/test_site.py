@@ -1,0 +1,162 @@
+"""The built site as a learner's browser sees it: headless Chromium over every page.
+
+For each page of the table of contents: it loads with the book's title, no
+JavaScript error is logged, every image has loaded, the math has been
+typeset, every internal link points at a file of the built site, and each
+chapter offers a Colab link to its own notebook in the configured repository.
+A full-page screenshot of each page is saved under ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def _pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site: Path):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def visits(browser, server, site):
+    """Visit every page once; record what each check needs."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in _pages():
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        external: list[str] = []
+
+        def route(route, external=external):
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                external.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", route)
+        page.goto(urljoin(server, f"{name}.html"), wait_until="load")
+        math_count = page.locator(".math").count()
+        if math_count:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+            page.evaluate("() => MathJax.startup.promise")
+        results[name] = {
+            "title": page.title(),
+            "errors": errors,
+            "external": external,
+            "broken_images": page.eval_on_selector_all(
+                "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+            ),
+            "images": page.locator("img").count(),
+            "math": math_count,
+            "typeset": page.locator("mjx-container").count(),
+            "raw_tex": page.eval_on_selector_all(
+                ".math", "els => els.filter(e => e.textContent.includes('\\\\(') || e.textContent.includes('\\\\[')).length"
+            ),
+            "links": page.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))"),
+        }
+        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
+        page.close()
+    return results
+
+
+@pytest.mark.parametrize("name", _pages())
+def test_page_loads_with_title_and_no_errors(visits, name):
+    visit = visits[name]
+    assert _config()["title"] in visit["title"]
+    assert visit["errors"] == []
+    assert visit["external"] == [], "the page should need nothing from outside the site"
+
+
+@pytest.mark.parametrize("name", _pages())
+def test_every_image_loaded(visits, name):
+    assert visits[name]["broken_images"] == []
+
+
+@pytest.mark.parametrize("name", _pages())
+def test_math_is_typeset(visits, name):
+    visit = visits[name]
+    if visit["math"]:
+        assert visit["typeset"] > 0 and visit["raw_tex"] == 0
+
+
+@pytest.mark.parametrize("name", _pages())
+def test_internal_links_resolve(visits, site, name):
+    base = f"http://site/{name}.html"
+    for href in visits[name]["links"]:
+        target = urlsplit(urljoin(base, href))
+        if target.scheme not in ("http", "https") or target.netloc != "site":
+            continue
+        path = site / unquote(target.path).lstrip("/")
+        if path.is_dir():
+            path = path / "index.html"
+        assert path.is_file(), f"{name}: link {href!r} points at a missing file"
+
+
+@pytest.mark.parametrize("name", [p for p in _pages() if p.startswith("chapters/")])
+def test_chapter_has_a_colab_link_to_its_own_notebook(visits, name):
+    repository = urlsplit(_config()["repository"]["url"]).path.strip("/")
+    branch = _config()["repository"].get("branch", "main")
+    expected = f"https://colab.research.google.com/github/{repository}/blob/{branch}/{name}.ipynb"
+    assert expected in visits[name]["links"]
+
+
+def test_the_chapters_show_figures(visits):
+    chapters = [p for p in _pages() if p.startswith("chapters/")]
+    assert all(visits[name]["images"] >= 3 for name in chapters)

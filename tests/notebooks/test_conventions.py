@@ -1,0 +1,79 @@
+"""Notebook conventions a reader relies on: setup cell, Colab install, exercises."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import subprocess
+import sys
+import types
+
+import pytest
+
+
+def _setup_cell(notebook) -> str:
+    return next(c.source for c in notebook.cells if c.cell_type == "code")
+
+
+def _colab_block(notebook) -> ast.Module:
+    """The ``if "google.colab" in sys.modules:`` statement of the first code cell."""
+    tree = ast.parse(_setup_cell(notebook))
+    for node in tree.body:
+        if isinstance(node, ast.If) and "google.colab" in ast.unparse(node.test):
+            return ast.fix_missing_locations(ast.Module(body=[ast.Import(names=[ast.alias("sys")]), node], type_ignores=[]))
+    pytest.fail("the first code cell has no `if \"google.colab\" in sys.modules:` install block")
+
+
+def _run_colab_block(notebook, monkeypatch, *, in_colab: bool, helpers_installed: bool) -> list:
+    calls: list = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a[0]))
+    monkeypatch.setattr(subprocess, "check_call", lambda *a, **k: calls.append(a[0]))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (real_find_spec(name, *a) if helpers_installed or name != "helpers" else None),
+    )
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(_colab_block(notebook), "<colab cell>", "exec"), {})
+    return calls
+
+
+def test_setup_cell_quiets_tensorflow_before_importing_it_and_seeds_once(notebook):
+    source = _setup_cell(notebook)
+    quiet = source.find("TF_CPP_MIN_LOG_LEVEL")
+    first_import = min(i for i in (source.find("import keras"), source.find("import tensorflow")) if i >= 0)
+    assert 0 <= quiet < first_import
+    assert source.count("keras.utils.set_random_seed(") == 1
+
+
+def test_colab_install_is_a_no_op_outside_colab(notebook, monkeypatch):
+    assert _run_colab_block(notebook, monkeypatch, in_colab=False, helpers_installed=False) == []
+
+
+def test_colab_install_is_a_no_op_when_helpers_is_present(notebook, monkeypatch):
+    assert _run_colab_block(notebook, monkeypatch, in_colab=True, helpers_installed=True) == []
+
+
+def test_colab_installs_helpers_from_the_configured_repository(notebook, monkeypatch, book_config):
+    calls = _run_colab_block(notebook, monkeypatch, in_colab=True, helpers_installed=False)
+    assert len(calls) == 1
+    command = calls[0]
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    assert f"git+{book_config['repository']['url']}" in command
+
+
+def test_no_colab_only_apis(notebook):
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "files.upload" not in code and "drive.mount" not in code
+
+
+def test_at_least_three_exercises_each_with_a_hidden_solution(notebook):
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    exercises = text.count("```{exercise}")
+    solutions = text.count("```{solution}")
+    assert exercises >= 3 and solutions == exercises
+    assert text.count(":class: dropdown") >= solutions, "solutions are hidden until the reader opens them"
