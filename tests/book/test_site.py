@@ -157,6 +157,6 @@ def test_chapter_has_a_colab_link_to_its_own_notebook(visits, name):
     assert expected in visits[name]["links"]
 
 
-def test_the_chapters_show_figures(visits):
+def test_every_chapter_shows_its_figures(visits):
     chapters = [p for p in _pages() if p.startswith("chapters/")]
-    assert all(visits[name]["images"] >= 3 for name in chapters)
+    assert all(visits[name]["images"] >= 1 for name in chapters)
