@@ -14,6 +14,12 @@ loader finds verified files in its cache before it runs:
 
 The Keras cache lives under ``$KERAS_HOME`` (``~/.keras`` when unset); the
 Makefile points it at this repository's ``data/keras`` folder.
+
+clothing-dataset-small (chapters 4–6) is the GitHub archive of a pinned
+commit, fetched into the book's cache (:func:`cache_dir`), checked by sha256
+and by the number of images per split and class, extracted atomically
+(:mod:`helpers.downloads`), and loaded with Keras's
+``image_dataset_from_directory``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.downloads import DownloadError, extract_zip_atomically, fetch
+
 __all__ = [
+    "CLOTHING_CLASSES",
+    "clothing_dir",
+    "load_clothing",
     "DatasetUnavailable",
     "cache_dir",
     "FASHION_MNIST_CLASSES",
@@ -59,7 +70,7 @@ FASHION_MNIST_CLASSES = (
 )
 
 
-class DatasetUnavailable(RuntimeError):
+class DatasetUnavailable(DownloadError):
     """A dataset could not be found, fetched or verified; the message says what to do."""
 
 
@@ -131,3 +142,77 @@ def cache_dir() -> Path:
         path = checkout_data if in_checkout else Path.home() / ".cache" / "deep-cnns-hands-on"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- clothing-dataset-small (chapters 4–6) -------------------------------------------------
+
+CLOTHING_COMMIT = "11961516512414bf9f6c150a832cfd21b54a6b54"
+CLOTHING_TOP_FOLDER = f"clothing-dataset-small-{CLOTHING_COMMIT}"
+CLOTHING_URL = f"https://github.com/alexeygrigorev/clothing-dataset-small/archive/{CLOTHING_COMMIT}.zip"
+#: sha256 of the archive as mirrored for this book; GitHub may re-pack it (see clothing_dir).
+CLOTHING_ZIP_SHA256 = "1715ee7f4b4b9efa75af0b390a930fa960fc7c548eb4e589edad3b585217471f"
+#: Images per split and class (train / validation / test), checked after every extraction.
+CLOTHING_COUNTS = {
+    "dress": (241, 32, 15), "hat": (123, 14, 12), "longsleeve": (455, 49, 72),
+    "outwear": (184, 24, 38), "pants": (468, 49, 42), "shirt": (290, 29, 26),
+    "shoes": (198, 26, 73), "shorts": (202, 25, 30), "skirt": (112, 12, 12),
+    "t-shirt": (795, 81, 52),
+}
+CLOTHING_SPLITS = ("train", "validation", "test")
+CLOTHING_CLASSES = tuple(sorted(CLOTHING_COUNTS))
+
+
+def verify_clothing_folder(folder: Path) -> None:
+    """Raise unless ``folder`` holds exactly the expected number of images per split and class."""
+    problems = []
+    for index, split in enumerate(CLOTHING_SPLITS):
+        for name, counts in CLOTHING_COUNTS.items():
+            class_dir = Path(folder) / split / name
+            found = sum(1 for p in class_dir.iterdir() if p.is_file()) if class_dir.is_dir() else 0
+            if found != counts[index]:
+                problems.append(f"{split}/{name}: {found} images, expected {counts[index]}")
+    if problems:
+        raise DownloadError(f"{folder} does not hold clothing-dataset-small as expected: " + "; ".join(problems[:5]))
+
+
+def clothing_dir(verify_archive_hash: bool = True) -> Path:
+    """The extracted clothing-dataset-small (train/validation/test, one folder per class).
+
+    Downloads the GitHub archive of the pinned commit on first use (or finds it
+    in ``<cache>/downloads/``), checks its sha256, extracts it atomically and
+    checks the number of images per split and class.  An archive that GitHub
+    re-packed has other bytes but the same files: pass
+    ``verify_archive_hash=False`` to rely on the content check alone.
+    """
+    archive = fetch(
+        CLOTHING_URL,
+        cache_dir() / "downloads" / f"{CLOTHING_TOP_FOLDER}.zip",
+        CLOTHING_ZIP_SHA256 if verify_archive_hash else None,
+    )
+    return extract_zip_atomically(archive, cache_dir() / "clothing-dataset-small", CLOTHING_TOP_FOLDER,
+                                  verify_clothing_folder)
+
+
+def load_clothing(split: str, image_size: tuple[int, int] = (160, 160), batch_size: int = 32,
+                  shuffle: bool | None = None, seed: int = 42):
+    """One split of clothing-dataset-small as a ``tf.data`` dataset of (RGB 0–255 images, int labels).
+
+    Uses ``keras.utils.image_dataset_from_directory`` — the loader a reader
+    would point at their own folder of photos.  Only the training split is
+    shuffled by default.
+    """
+    import keras
+
+    if split not in CLOTHING_SPLITS:
+        raise ValueError(f"split must be one of {CLOTHING_SPLITS}, not {split!r}")
+    return keras.utils.image_dataset_from_directory(
+        clothing_dir() / split,
+        labels="inferred",
+        label_mode="int",
+        class_names=list(CLOTHING_CLASSES),
+        image_size=image_size,
+        batch_size=batch_size,
+        shuffle=(split == "train") if shuffle is None else shuffle,
+        seed=seed,
+        verbose=False,
+    )

@@ -18,8 +18,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 import yaml
+from book_toc import ROOT, toc_pages
 
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -38,14 +38,6 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 
 def _config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text())
-
-
-def _pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in toc.get("parts", []):
-        pages += [chapter["file"] for chapter in part["chapters"]]
-    return pages
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -76,7 +68,7 @@ def visits(browser, server, site):
     """Visit every page once; record what each check needs."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name in _pages():
+    for name in toc_pages():
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
@@ -116,7 +108,7 @@ def visits(browser, server, site):
     return results
 
 
-@pytest.mark.parametrize("name", _pages())
+@pytest.mark.parametrize("name", toc_pages())
 def test_page_loads_with_title_and_no_errors(visits, name):
     visit = visits[name]
     assert _config()["title"] in visit["title"]
@@ -124,19 +116,19 @@ def test_page_loads_with_title_and_no_errors(visits, name):
     assert visit["external"] == [], "the page should need nothing from outside the site"
 
 
-@pytest.mark.parametrize("name", _pages())
+@pytest.mark.parametrize("name", toc_pages())
 def test_every_image_loaded(visits, name):
     assert visits[name]["broken_images"] == []
 
 
-@pytest.mark.parametrize("name", _pages())
+@pytest.mark.parametrize("name", toc_pages())
 def test_math_is_typeset(visits, name):
     visit = visits[name]
     if visit["math"]:
         assert visit["typeset"] > 0 and visit["raw_tex"] == 0
 
 
-@pytest.mark.parametrize("name", _pages())
+@pytest.mark.parametrize("name", toc_pages())
 def test_internal_links_resolve(visits, site, name):
     base = f"http://site/{name}.html"
     for href in visits[name]["links"]:
@@ -149,7 +141,7 @@ def test_internal_links_resolve(visits, site, name):
         assert path.is_file(), f"{name}: link {href!r} points at a missing file"
 
 
-@pytest.mark.parametrize("name", [p for p in _pages() if p.startswith("chapters/")])
+@pytest.mark.parametrize("name", [p for p in toc_pages() if p.startswith("chapters/")])
 def test_chapter_has_a_colab_link_to_its_own_notebook(visits, name):
     repository = urlsplit(_config()["repository"]["url"]).path.strip("/")
     branch = _config()["repository"].get("branch", "main")
@@ -158,5 +150,5 @@ def test_chapter_has_a_colab_link_to_its_own_notebook(visits, name):
 
 
 def test_every_chapter_shows_its_figures(visits):
-    chapters = [p for p in _pages() if p.startswith("chapters/")]
+    chapters = [p for p in toc_pages() if p.startswith("chapters/")]
     assert all(visits[name]["images"] >= 1 for name in chapters)
