@@ -19,7 +19,7 @@ def _dedupe(app: Sphinx, pagename: str, templatename: str, context: dict, doctre
     seen: set[str] = set()
     kept = []
     for script in scripts:
-        body = getattr(script, "attributes", {}).get("body") if hasattr(script, "attributes") else None
+        body = getattr(script, "attributes", {}).get("body")  # inline scripts carry their code here
         if body:
             if body in seen:
                 continue

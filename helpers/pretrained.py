@@ -65,18 +65,15 @@ def preprocess_input(x: np.ndarray) -> np.ndarray:
     return (np.asarray(x, dtype=np.float32) - 127.0) / 128.0
 
 
-def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, activation: bool = True, depthwise: bool = False):
-    if depthwise:
-        x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}dwconv")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}bn")(x)
-        suffix = ""
+def _conv_bn(x, name: str, kernel: int, stride: int, filters: int | None = None, activation: bool = True):
+    """Convolution (depthwise when ``filters`` is None), batch norm, optional ReLU6, all named ``name…``."""
+    if filters is None:
+        conv = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}dwconv")
     else:
-        conv_name = f"{name}conv"
-        x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=conv_name)(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}bn")(x)
-        suffix = name
+        conv = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}conv")
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}bn")(conv(x))
     if activation:
-        x = layers.ReLU(6.0, name=f"{suffix or name}activation")(x)
+        x = layers.ReLU(6.0, name=f"{name}activation")(x)
     return x
 
 
@@ -86,7 +83,7 @@ def _build(input_shape, include_top: bool, pooling: str | None, include_preproce
     x = inputs
     if include_preprocessing:
         x = layers.Rescaling(1 / 128, offset=-127 / 128, name="rescaling")(x)
-    x = _conv_bn(x, 32, 3, 2, "stem_")
+    x = _conv_bn(x, "stem_", 3, 2, filters=32)
     names = iter(BLOCK_NAMES)
     for repeats, kernel, first_stride, expand, out_channels in STAGES:
         for r in range(repeats):
@@ -95,12 +92,12 @@ def _build(input_shape, include_top: bool, pooling: str | None, include_preproce
             block_input = x
             in_channels = x.shape[-1]
             if expand != 1:
-                x = _conv_bn(x, in_channels * expand, 1, 1, f"{name}expand_")
-            x = _conv_bn(x, 0, kernel, stride, name, depthwise=True)
-            x = _conv_bn(x, out_channels, 1, 1, f"{name}project_", activation=False)
+                x = _conv_bn(x, f"{name}expand_", 1, 1, filters=in_channels * expand)
+            x = _conv_bn(x, name, kernel, stride)
+            x = _conv_bn(x, f"{name}project_", 1, 1, filters=out_channels, activation=False)
             if stride == 1 and in_channels == out_channels:
                 x = layers.Add(name=f"{name}add")([x, block_input])
-    x = _conv_bn(x, 1280, 1, 1, "top_")
+    x = _conv_bn(x, "top_", 1, 1, filters=1280)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dropout(dropout, name="top_dropout")(x)
