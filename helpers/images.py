@@ -12,6 +12,7 @@ problem, instead of a stack trace from deep inside an image library.
 
 from __future__ import annotations
 
+import codecs
 import os
 import warnings
 from pathlib import Path
@@ -30,8 +31,9 @@ class UnreadableImage(ValueError):
 
 
 def _looks_like_text(head: bytes) -> bool:
+    """Whether the first bytes of a file decode as UTF-8 (a character cut off at the end is allowed)."""
     try:
-        head.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return False
     return True

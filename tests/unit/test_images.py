@@ -124,6 +124,13 @@ def test_text_file(tmp_path):
         read_rgb(path)
 
 
+def test_long_text_file_with_accents(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("a" + "é" * 600)  # "é" is two bytes: the 512-byte sniff ends inside one
+    with pytest.raises(UnreadableImage, match="is a text file, not an image"):
+        read_rgb(path)
+
+
 def test_unknown_binary(tmp_path):
     path = tmp_path / "noise.png"
     path.write_bytes(bytes(range(256)) * 4)
