@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+NOTEBOOKS ?= $(sort $(wildcard chapters/*.ipynb))
 
 # Keras keeps its downloads (Fashion-MNIST) under $KERAS_HOME; keep them in this repository's cache.
 export KERAS_HOME := $(CURDIR)/data/keras

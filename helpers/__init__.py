@@ -9,7 +9,8 @@ the claims the text makes. Each module can be imported on its own:
   :mod:`helpers.torch_weights` reads its PyTorch weights file without PyTorch.
 - :mod:`helpers.features` — EfficientNet-Lite0 features of the clothing photos, cached (chapters 4–6).
 - :mod:`helpers.images` — any image file as RGB, or a clear error (chapter 5's classifier function).
-- :mod:`helpers.claims` — the "checked on this run" lines.
+- :mod:`helpers.claims` — the "checked on this run" lines, and the claims policy they follow.
+- :mod:`helpers.timing` — interleaved, repeated timings for wall-clock ratios.
 - :mod:`helpers.plots` — learning curves, image grids, feature-map grids.
 - :mod:`helpers.training_log` — one log line per training epoch.
 """
