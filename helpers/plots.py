@@ -85,20 +85,27 @@ def show_feature_maps(
     ncols: int = 8,
     cmap: str = "viridis",
     size: float = 1.2,
+    shared_scale: bool = False,
 ) -> Figure:
     """Show the channels of one image's feature maps, ``(h, w, channels)``, as a grid.
 
-    Each channel is scaled on its own so that weak channels stay visible; the
-    grid's title should say which layer the maps come from.
+    By default each channel is scaled on its own so that weak channels stay
+    visible — and so a dark panel only means "dark for this channel".  With
+    ``shared_scale=True`` every channel uses one colour scale, from 0 to the
+    largest value in ``maps``, so that a dark panel is a channel that barely
+    responds (chapter 1 compares channels this way).  The figure's title says
+    which scaling was used; the caller's ``title`` should name the layer.
     """
     channels = maps.shape[-1]
+    limits = {"vmin": 0.0, "vmax": float(maps.max())} if shared_scale else {}
     nrows = int(np.ceil(channels / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.5), squeeze=False)
     for c, ax in enumerate(axes.flat):
         ax.axis("off")
         if c < channels:
-            ax.imshow(maps[..., c], cmap=matplotlib.colormaps[cmap])
+            ax.imshow(maps[..., c], cmap=matplotlib.colormaps[cmap], **limits)
             ax.set_title(f"ch {c}", fontsize="x-small")
-    fig.suptitle(f"{title} — {maps.shape[0]}×{maps.shape[1]} pixels, {channels} channels")
+    scale = "one colour scale for all channels" if shared_scale else "each channel scaled on its own"
+    fig.suptitle(f"{title} — {maps.shape[0]}×{maps.shape[1]} pixels, {channels} channels, {scale}")
     fig.tight_layout()
     return fig

@@ -44,3 +44,13 @@ def test_show_feature_maps_one_panel_per_channel():
     assert len(fig.axes) == 12
     assert sum(1 for ax in fig.axes if ax.images) == 10
     assert "13×13 pixels, 10 channels" in fig.get_suptitle()
+
+
+def test_show_feature_maps_can_share_one_colour_scale_and_says_which():
+    maps = np.random.default_rng(0).random((5, 5, 3)) * np.array([1.0, 0.1, 2.0])
+    shared = show_feature_maps(maps, title="conv1", shared_scale=True)
+    assert {ax.images[0].get_clim() for ax in shared.axes if ax.images} == {(0.0, maps.max())}
+    assert "one colour scale for all channels" in shared.get_suptitle()
+    own = show_feature_maps(maps, title="conv1")
+    assert len({ax.images[0].get_clim() for ax in own.axes if ax.images}) == 3
+    assert "each channel scaled on its own" in own.get_suptitle()
