@@ -9,6 +9,10 @@ NOTEBOOKS ?= $(sort $(wildcard chapters/*.ipynb))
 # Keras keeps its downloads (Fashion-MNIST) under $KERAS_HOME; keep them in this repository's cache.
 export KERAS_HOME := $(CURDIR)/data/keras
 export TF_CPP_MIN_LOG_LEVEL := 3
+# oneDNN's custom operations: off, as TensorFlow already leaves them on most CPUs. On CPUs with
+# AVX-512 VNNI/BF16 they are on by default and TensorFlow then prints two lines to stderr on import
+# that TF_CPP_MIN_LOG_LEVEL does not silence; off, every CPU computes the same way, quietly.
+export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONUNBUFFERED := 1
 
 .PHONY: install book test execute lab clean
