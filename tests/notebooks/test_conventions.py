@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import importlib.util
 import subprocess
 import sys
@@ -44,9 +45,9 @@ def _run_colab_block(notebook, monkeypatch, *, in_colab: bool, helpers_installed
 
 def test_setup_cell_quiets_tensorflow_before_importing_it_and_seeds_once(notebook):
     source = _setup_cell(notebook)
-    quiet = source.find("TF_CPP_MIN_LOG_LEVEL")
     first_import = min(i for i in (source.find("import keras"), source.find("import tensorflow")) if i >= 0)
-    assert 0 <= quiet < first_import
+    for setting in ('os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"', 'os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"'):
+        assert 0 <= source.find(setting) < first_import, f"the setup cell sets {setting} before importing Keras"
     assert source.count("keras.utils.set_random_seed(") == 1
 
 
@@ -71,9 +72,45 @@ def test_no_colab_only_apis(notebook):
     assert "files.upload" not in code and "drive.mount" not in code
 
 
+SOLUTION_OPENERS = ("```{solution}", "```{solution-start}")
+INDENTED_CODE = re.compile(r"\n\n(    \S.*\n?)+")
+
+
+def _solution_blocks(text: str) -> list[str]:
+    """The body of every one-piece ``{solution}`` directive in a markdown cell."""
+    return re.findall(r"```\{solution\}.*?\n(.*?)\n```(?!\w)", text, flags=re.DOTALL)
+
+
 def test_at_least_three_exercises_each_with_a_hidden_solution(notebook):
     text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     exercises = text.count("```{exercise}")
-    solutions = text.count("```{solution}")
+    solutions = sum(text.count(opener) for opener in SOLUTION_OPENERS)
     assert exercises >= 3 and solutions == exercises
+    assert text.count("```{solution-start}") == text.count("```{solution-end}")
     assert text.count(":class: dropdown") >= solutions, "solutions are hidden until the reader opens them"
+
+
+def test_solution_code_runs_as_executed_cells(notebook):
+    """A solution's code lives in code cells between ``{solution-start}`` and ``{solution-end}``.
+
+    Those cells run with the chapter (under nbval and ``make execute``), so a solution
+    that raises fails the suite; code pasted into a solution's prose would not run.
+    """
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for body in _solution_blocks(cell.source):
+            assert "```python" not in body and "```{code" not in body, f"cell {index}: code in a solution's text"
+            assert not INDENTED_CODE.search("\n\n" + body), (
+                f"cell {index}: an indented code block in a solution; make it a code cell "
+                "between {solution-start} and {solution-end}"
+            )
+
+
+def test_no_claim_is_checked_where_readers_cannot_see_it(notebook):
+    hidden = {"hide-output", "remove-output", "hide-cell", "remove-cell"}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and hidden & set(cell.metadata.get("tags", [])):
+            assert not re.search(r"\bcheck(_close|_difference)?\(", cell.source), (
+                f"cell {index} checks a claim in a cell whose output is hidden"
+            )
