@@ -43,9 +43,9 @@ execute: install
 			"$$nb" ) || exit 1; \
 	done
 
-## Open the chapters in JupyterLab.
+## Open the chapters in JupyterLab (as root too, as in a Docker container, where Jupyter needs --allow-root).
 lab: install
-	$(BIN)/jupyter lab chapters
+	$(BIN)/jupyter lab chapters $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf _build
