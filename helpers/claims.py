@@ -184,16 +184,17 @@ def check_difference(
     scale: float = 1.0,
     unit: str = "",
     digits: int = 2,
-) -> PairedComparison:
+) -> None:
     """Check a claimed difference between two models measured on the same items.
 
     ``expect="greater"`` claims A beats B: the mean difference is positive *and*
     significant at ``alpha``; ``"less"`` the reverse; ``"within noise"`` claims
-    the data show no difference at ``alpha`` (the line prints the interval, so
-    the reader sees how large a difference the data could still hide).
+    the data show no difference at ``alpha`` (the line prints d ± se, so the
+    reader sees how large a difference the data could still hide).
     ``scale`` and ``unit`` only format the line (``scale=100, unit=" points"``
-    turns accuracies into percentage points).  Returns the comparison so the
-    prose can quote it.
+    turns accuracies into percentage points).  Like :func:`check` it returns
+    nothing, so a check at the end of a cell adds no ``Out[]`` value; use
+    :func:`compare_paired` for the numbers themselves.
     """
     if expect not in ("greater", "less", "within noise"):
         raise ValueError(f"unknown expectation {expect!r}; use 'greater', 'less' or 'within noise'")
@@ -209,9 +210,8 @@ def check_difference(
     else:
         sign_ok = result.difference > 0 if expect == "greater" else result.difference < 0
         holds = sign_ok and result.p_value < alpha
-        wanted = f"{'greater' if expect == 'greater' else 'less'} than zero at p < {alpha:g}"
+        wanted = f"{expect} than zero at p < {alpha:g}"
     line = f"{claim}: measured {measured}, claimed {wanted}"
     if not holds:
         raise ClaimFailed(f"{FAIL_MARK} {line}")
     _report(f"{PASS_MARK} {line}")
-    return result

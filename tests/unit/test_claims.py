@@ -141,3 +141,7 @@ def test_within_noise_fails_when_the_difference_is_significant(capsys):
 def test_check_difference_rejects_an_unknown_expectation():
     with pytest.raises(ValueError, match="unknown expectation"):
         check_difference("x", [1, 0], [0, 1], "bigger")
+
+
+def test_check_difference_returns_nothing_so_a_cell_shows_no_out_value():
+    assert check_difference("lead", [1] * 20 + [0] * 5, [0] * 20 + [0] * 5, "greater") is None
