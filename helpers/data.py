@@ -16,10 +16,12 @@ The Keras cache lives under ``$KERAS_HOME`` (``~/.keras`` when unset); the
 Makefile points it at this repository's ``data/keras`` folder.
 
 clothing-dataset-small (chapters 4–6) is the GitHub archive of a pinned
-commit, fetched into the book's cache (:func:`cache_dir`), checked by sha256
-and by the number of images per split and class, extracted atomically
-(:mod:`helpers.downloads`), and loaded with Keras's
-``image_dataset_from_directory``.
+commit, fetched into the book's cache (:func:`cache_dir`), checked by sha256,
+extracted atomically (:mod:`helpers.downloads`), checked image by image
+against the dataset's content hash, and loaded with Keras's
+``image_dataset_from_directory``.  A manifest of the extracted images lets
+every later load notice, in a fraction of a second, an image that was
+deleted, added or changed since, and restore the folder from the archive.
 """
 
 from __future__ import annotations
@@ -27,11 +29,26 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from helpers.downloads import DownloadError, extract_zip_atomically, fetch
+from helpers.downloads import (
+    CacheWriteError,
+    DownloadError,
+    Manifest,
+    cache_write_error,
+    content_sha256,
+    extract_zip_atomically,
+    fetch,
+    read_manifest,
+    record_files,
+    remove_stale_scratch,
+    sha256_of,
+    write_manifest,
+)
 
 __all__ = [
     "CLOTHING_CLASSES",
@@ -140,8 +157,18 @@ def cache_dir() -> Path:
         checkout_data = Path(__file__).resolve().parent.parent / "data"
         in_checkout = (checkout_data / "README.md").is_file()
         path = checkout_data if in_checkout else Path.home() / ".cache" / "deep-cnns-hands-on"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _with_cache_advice(cache_write_error(err, path.parent) or CacheWriteError(
+            f"cannot create the data cache {path} ({err})")) from err
     return path
+
+
+def _with_cache_advice(err: CacheWriteError) -> CacheWriteError:
+    """``err`` with the way to move the cache: every cache write error gets the same advice."""
+    return CacheWriteError(f"{err}. The book's data cache is chosen by the environment variable "
+                           "DEEP_CNNS_DATA: set it to a writable folder with about 250 MB free.")
 
 
 # --- clothing-dataset-small (chapters 4–6) -------------------------------------------------
@@ -151,6 +178,9 @@ CLOTHING_TOP_FOLDER = f"clothing-dataset-small-{CLOTHING_COMMIT}"
 CLOTHING_URL = f"https://github.com/alexeygrigorev/clothing-dataset-small/archive/{CLOTHING_COMMIT}.zip"
 #: sha256 of the archive as mirrored for this book; GitHub may re-pack it (see clothing_dir).
 CLOTHING_ZIP_SHA256 = "1715ee7f4b4b9efa75af0b390a930fa960fc7c548eb4e589edad3b585217471f"
+#: sha256 of the dataset's images however the archive is packed: in the extracted folder,
+#: ``find train validation test -type f | LC_ALL=C sort | xargs sha256sum | sha256sum``.
+CLOTHING_CONTENT_SHA256 = "f8667cfe4a397f1be854d7d6c56118e4eaf6e9654ac37940e443dec3b4e55721"
 #: Images per split and class (train / validation / test), checked after every extraction.
 CLOTHING_COUNTS = {
     "dress": (241, 32, 15), "hat": (123, 14, 12), "longsleeve": (455, 49, 72),
@@ -160,19 +190,77 @@ CLOTHING_COUNTS = {
 }
 CLOTHING_SPLITS = ("train", "validation", "test")
 CLOTHING_CLASSES = tuple(sorted(CLOTHING_COUNTS))
+#: The file name endings ``keras.utils.image_dataset_from_directory`` loads (any case); it skips all other files.
+KERAS_IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+
+
+def clothing_images(folder: Path) -> list[str]:
+    """The images Keras's loader would read from ``folder``, as paths relative to it, sorted.
+
+    Found as the loader finds them — every file with an image ending anywhere
+    below a split's class folder, hidden or not — so that what is checked is
+    what is loaded, and a ``.DS_Store`` or ``Thumbs.db`` beside the photos is
+    ignored.
+    """
+    found = []
+    for split in CLOTHING_SPLITS:
+        for name in CLOTHING_CLASSES:
+            for root, _, files in os.walk(os.path.join(folder, split, name)):
+                relative = Path(os.path.relpath(root, folder)).as_posix()  # per folder: pathlib per file is slow
+                found += [f"{relative}/{f}" for f in files if f.lower().endswith(KERAS_IMAGE_SUFFIXES)]
+    return sorted(found)
 
 
 def verify_clothing_folder(folder: Path) -> None:
     """Raise unless ``folder`` holds exactly the expected number of images per split and class."""
+    images = clothing_images(folder)
     problems = []
     for index, split in enumerate(CLOTHING_SPLITS):
         for name, counts in CLOTHING_COUNTS.items():
-            class_dir = Path(folder) / split / name
-            found = sum(1 for p in class_dir.iterdir() if p.is_file()) if class_dir.is_dir() else 0
+            found = sum(1 for image in images if image.startswith(f"{split}/{name}/"))
             if found != counts[index]:
                 problems.append(f"{split}/{name}: {found} images, expected {counts[index]}")
     if problems:
         raise DownloadError(f"{folder} does not hold clothing-dataset-small as expected: " + "; ".join(problems[:5]))
+
+
+def _record_verified_content(archive: Path, folder: Path) -> None:
+    """Check a freshly extracted folder image by image, and write its manifest (extraction's ``verify`` step)."""
+    verify_clothing_folder(folder)
+    records = record_files(folder, clothing_images(folder), {})
+    if (found := content_sha256(records)) != CLOTHING_CONTENT_SHA256:
+        raise DownloadError(f"{archive} holds other images than clothing-dataset-small: their content sha256 "
+                            f"is {found}, expected {CLOTHING_CONTENT_SHA256}. Delete it and fetch it again.")
+    write_manifest(folder, records, sha256_of(archive))
+
+
+def _differences(found: Mapping[str, str], expected: Mapping[str, str]) -> str:
+    """Which images are missing, extra or changed, a few named of each."""
+    changed = sorted(name for name in found.keys() & expected.keys() if found[name] != expected[name])
+    groups = (("missing", sorted(expected.keys() - found.keys())), ("extra", sorted(found.keys() - expected.keys())),
+              ("changed", changed))
+    return "; ".join(f"{len(names)} {kind} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
+                     for kind, names in groups if names)
+
+
+def _damage(folder: Path, manifest: Manifest | None) -> str:
+    """What is wrong with an extracted folder's images ("" when they are the dataset's).
+
+    Checked against the manifest (a ``stat`` per image; only an image whose
+    size or times changed is hashed); a folder without one, from an older
+    version of this module, is hashed in full once and given one.  A
+    refreshed manifest is written when it can be, to keep the next check fast.
+    """
+    known = manifest.files if manifest else {}
+    records = record_files(folder, clothing_images(folder), known)
+    if content_sha256(records) == CLOTHING_CONTENT_SHA256:
+        if records != known:
+            with contextlib.suppress(OSError):  # a read-only cache: correct, just slower next time
+                write_manifest(folder, records, manifest.archive_sha256 if manifest else None)
+        return ""
+    if manifest is None:
+        return "its images are not the dataset's, and it has no manifest to tell which"
+    return _differences({n: r.sha256 for n, r in records.items()}, {n: r.sha256 for n, r in known.items()})
 
 
 def clothing_dir(verify_archive_hash: bool = True) -> Path:
@@ -180,17 +268,34 @@ def clothing_dir(verify_archive_hash: bool = True) -> Path:
 
     Downloads the GitHub archive of the pinned commit on first use (or finds it
     in ``<cache>/downloads/``), checks its sha256, extracts it atomically and
-    checks the number of images per split and class.  An archive that GitHub
-    re-packed has other bytes but the same files: pass
-    ``verify_archive_hash=False`` to rely on the content check alone.
+    checks every image's content.  Later calls check the folder against the
+    manifest written then, and re-extract it from the archive if an image is
+    missing, extra or changed.  An archive that GitHub re-packed has other
+    bytes but the same images: pass ``verify_archive_hash=False`` to rely on
+    the content check alone; the archive accepted is remembered in the
+    manifest, so later calls (and repairs) need no flag.
     """
-    archive = fetch(
-        CLOTHING_URL,
-        cache_dir() / "downloads" / f"{CLOTHING_TOP_FOLDER}.zip",
-        CLOTHING_ZIP_SHA256 if verify_archive_hash else None,
-    )
-    return extract_zip_atomically(archive, cache_dir() / "clothing-dataset-small", CLOTHING_TOP_FOLDER,
-                                  verify_clothing_folder)
+    destination = cache_dir() / "clothing-dataset-small"
+    remove_stale_scratch(destination)
+    manifest = read_manifest(destination)
+    damage = _damage(destination, manifest) if destination.is_dir() else ""
+    if destination.is_dir() and not damage:
+        return destination
+    archive_path = cache_dir() / "downloads" / f"{CLOTHING_TOP_FOLDER}.zip"
+    remembered = (manifest.archive_sha256,) if manifest and manifest.archive_sha256 else ()
+    accepted = tuple(dict.fromkeys((CLOTHING_ZIP_SHA256, *remembered))) if verify_archive_hash else None
+    try:
+        archive = fetch(CLOTHING_URL, archive_path, accepted)
+        if damage:
+            print(f"{destination}: {damage}. Re-extracting it from {archive}.", flush=True)
+        return extract_zip_atomically(archive, destination, CLOTHING_TOP_FOLDER,
+                                      partial(_record_verified_content, archive), replace=bool(damage))
+    except CacheWriteError as err:
+        raise _with_cache_advice(err) from err
+    except DownloadError as err:
+        if damage:
+            raise DownloadError(f"{destination} needs repair ({damage}), but: {err}") from err
+        raise
 
 
 def load_clothing(split: str, image_size: tuple[int, int] = (160, 160), batch_size: int = 32,

