@@ -9,102 +9,53 @@ A full-page screenshot of each page is saved under ``_build/screenshots/``.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
-from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 import yaml
 from book_toc import ROOT, toc_pages
 
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-
 
 def _config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def server(site: Path):
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def visits(browser, server, site):
-    """Visit every page once; record what each check needs."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def visits(open_page, screenshots):
+    """Visit every page once at desktop width; record what each check needs."""
     results = {}
     for name in toc_pages():
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-        external: list[str] = []
-
-        def route(route, external=external):
-            if route.request.url.startswith(server):
-                route.continue_()
-            else:
-                external.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", route)
-        page.goto(urljoin(server, f"{name}.html"), wait_until="load")
-        math_count = page.locator(".math").count()
-        if math_count:
-            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
-            page.evaluate("() => MathJax.startup.promise")
-        results[name] = {
-            "title": page.title(),
-            "errors": errors,
-            "external": external,
-            "broken_images": page.eval_on_selector_all(
-                "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
-            ),
-            "images": page.locator("img").count(),
-            "math": math_count,
-            "typeset": page.locator("mjx-container").count(),
-            "raw_tex": page.eval_on_selector_all(
-                ".math", "els => els.filter(e => e.textContent.includes('\\\\(') || e.textContent.includes('\\\\[')).length"
-            ),
-            "links": page.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))"),
-        }
-        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
-        page.close()
+        with open_page(name, width=1280) as visit:
+            page = visit.page
+            math_count = page.locator(".math").count()
+            if math_count:
+                page.wait_for_function(
+                    "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                    timeout=30_000,
+                )
+                page.evaluate("() => MathJax.startup.promise")
+            results[name] = {
+                "title": page.title(),
+                "errors": visit.errors,
+                "external": visit.external,
+                "broken_images": page.eval_on_selector_all(
+                    "img",
+                    "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)",
+                ),
+                "images": page.locator("img").count(),
+                "math": math_count,
+                "typeset": page.locator("mjx-container").count(),
+                "raw_tex": page.eval_on_selector_all(
+                    ".math",
+                    "els => els.filter(e => e.textContent.includes('\\\\(') || e.textContent.includes('\\\\[')).length",
+                ),
+                "links": page.eval_on_selector_all(
+                    "a[href]", "as => as.map(a => a.getAttribute('href'))"
+                ),
+            }
+            page.screenshot(
+                path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True
+            )
     return results
 
 
