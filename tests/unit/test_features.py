@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -61,10 +64,68 @@ def test_a_bad_cache_file_is_recomputed_and_replaced(cache, computed, damage, mo
         with open(path, "wb") as f:
             np.savez(f, **fake)
     again = features.clothing_features("validation", SIZE)
-    assert calls == [("validation", SIZE)]
+    assert calls == [("validation", SIZE, False)]
     np.testing.assert_array_equal(again.pooled, computed.pooled)
     assert features._read(path, "validation", SIZE) is not None  # the file was replaced by a good one
     assert not list(path.parent.glob("*.partial"))
+
+
+@needs_archive
+@pytest.mark.parametrize("damage", ["float64 features", "labels out of range", "NaN in the trunk"])
+def test_a_cache_with_wrong_contents_is_recomputed(cache, computed, damage, monkeypatch):
+    calls = []
+    monkeypatch.setattr(features, "_compute", lambda *args: calls.append(args) or computed)
+    fake = {"pooled": computed.pooled, "trunk": computed.trunk.copy(), "labels": computed.labels.copy(),
+            "weights_sha256": np.str_(features.WEIGHTS_SHA256)}
+    if damage == "float64 features":
+        fake["pooled"] = computed.pooled.astype("float64")
+    elif damage == "labels out of range":
+        fake["labels"][0] = len(features.CLOTHING_CLASSES)
+    else:
+        fake["trunk"][3] = np.nan
+    path = features.features_path("validation", SIZE)
+    with open(path, "wb") as f:
+        np.savez(f, **fake)
+    again = features.clothing_features("validation", SIZE)
+    assert calls == [("validation", SIZE, False)]
+    np.testing.assert_array_equal(again.pooled, computed.pooled)
+
+
+@needs_archive
+def test_a_header_claiming_terabytes_is_rejected_before_allocating(cache, computed, monkeypatch):
+    path = features.features_path("validation", SIZE)
+    huge = np.lib.format.header_data_from_array_1_0(computed.pooled)
+    huge["shape"] = (2**40, 1280)  # 4 PiB of float32, if anyone believed it
+    with open(path, "wb") as f:
+        np.savez(f, pooled=computed.pooled, trunk=computed.trunk, labels=computed.labels,
+                 weights_sha256=np.str_(features.WEIGHTS_SHA256))
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, huge)
+    members["pooled.npy"] = header.getvalue() + computed.pooled.tobytes()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("read arrays before checking the headers"))
+    assert features._read(path, "validation", SIZE) is None
+
+
+@needs_archive
+def test_flipped_features_are_those_of_the_mirrored_photos(cache, computed):
+    flipped = features.clothing_features("validation", SIZE, flipped=True)
+    assert features.features_path("validation", SIZE, flipped=True).is_file()
+    np.testing.assert_array_equal(flipped.labels, computed.labels)
+    assert not np.allclose(flipped.pooled, computed.pooled, atol=1e-3)  # mirrored photos, other features
+    import keras
+
+    from helpers.data import load_clothing
+    from helpers.pretrained import EfficientNetLite0
+
+    base = EfficientNetLite0(include_top=False, input_shape=(SIZE, SIZE, 3), pooling="avg")
+    images = next(iter(load_clothing("validation", image_size=(SIZE, SIZE), shuffle=False)))[0].numpy()
+    mirrored = keras.ops.convert_to_numpy(base(images[:, :, ::-1, :], training=False))
+    np.testing.assert_allclose(flipped.pooled[:32], mirrored, atol=1e-4)
 
 
 @pytest.mark.parametrize("split, size", [("training", 160), ("train", 150), ("train", 0)])
