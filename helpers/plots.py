@@ -61,17 +61,25 @@ def show_images(
     title: str | None = None,
     cmap: str = "gray_r",
     size: float = 1.4,
+    aspect: float = 1.0,
+    title_size: str | float = "small",
 ) -> Figure:
-    """Show a grid of images (``(n, h, w)`` grey or ``(n, h, w, 3)`` colour), each with its title."""
+    """Show a grid of images (``(n, h, w)`` grey or ``(n, h, w, 3)`` colour), each with its title.
+
+    Each cell is ``size`` inches wide and ``aspect`` × ``size`` high: pass the photos' height / width
+    for landscape photos, so the rows are not padded with empty space.  ``title_size`` is a Matplotlib
+    font size; a wide grid is shrunk to the page, so photos shown large need larger titles to stay
+    legible (chapter 7).
+    """
     n = len(images)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, aspect * size * nrows + 0.4), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i], cmap=cmap if np.ndim(images[i]) == 2 else None)
             if titles is not None:
-                ax.set_title(titles[i], fontsize="small")
+                ax.set_title(titles[i], fontsize=title_size)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -38,6 +38,14 @@ def test_show_images_grid_titles_and_blank_cells():
     assert fig.get_suptitle() == "Samples"
 
 
+def test_show_images_cells_follow_the_aspect_and_titles_the_size_asked_for():
+    images = [np.zeros((160, 240, 3), "uint8")] * 3
+    fig = show_images(images, ["a", "b", "c"], ncols=3, size=4.0, aspect=160 / 240, title_size=14)
+    width, height = fig.get_size_inches()
+    assert width == 12.0 and height == 4.0 * 160 / 240 + 0.4
+    assert {ax.title.get_fontsize() for ax in fig.axes} == {14}
+
+
 def test_show_feature_maps_one_panel_per_channel():
     maps = np.random.default_rng(0).random((13, 13, 10))
     fig = show_feature_maps(maps, title="conv1", ncols=4)
