@@ -160,15 +160,18 @@ def cache_dir() -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise _with_cache_advice(cache_write_error(err, path.parent) or CacheWriteError(
-            f"cannot create the data cache {path} ({err})")) from err
+        raise _with_cache_advice(
+            cache_write_error(err, path.parent) or CacheWriteError(f"cannot create the data cache {path} ({err})")
+        ) from err
     return path
 
 
 def _with_cache_advice(err: CacheWriteError) -> CacheWriteError:
     """``err`` with the way to move the cache: every cache write error gets the same advice."""
-    return CacheWriteError(f"{err}. The book's data cache is chosen by the environment variable "
-                           "DEEP_CNNS_DATA: set it to a writable folder with about 250 MB free.")
+    return CacheWriteError(
+        f"{err}. The book's data cache is chosen by the environment variable "
+        "DEEP_CNNS_DATA: set it to a writable folder with about 250 MB free."
+    )
 
 
 # --- clothing-dataset-small (chapters 4–6) -------------------------------------------------
@@ -183,9 +186,15 @@ CLOTHING_ZIP_SHA256 = "1715ee7f4b4b9efa75af0b390a930fa960fc7c548eb4e589edad3b585
 CLOTHING_CONTENT_SHA256 = "f8667cfe4a397f1be854d7d6c56118e4eaf6e9654ac37940e443dec3b4e55721"
 #: Images per split and class (train / validation / test), checked after every extraction.
 CLOTHING_COUNTS = {
-    "dress": (241, 32, 15), "hat": (123, 14, 12), "longsleeve": (455, 49, 72),
-    "outwear": (184, 24, 38), "pants": (468, 49, 42), "shirt": (290, 29, 26),
-    "shoes": (198, 26, 73), "shorts": (202, 25, 30), "skirt": (112, 12, 12),
+    "dress": (241, 32, 15),
+    "hat": (123, 14, 12),
+    "longsleeve": (455, 49, 72),
+    "outwear": (184, 24, 38),
+    "pants": (468, 49, 42),
+    "shirt": (290, 29, 26),
+    "shoes": (198, 26, 73),
+    "shorts": (202, 25, 30),
+    "skirt": (112, 12, 12),
     "t-shirt": (795, 81, 52),
 }
 CLOTHING_SPLITS = ("train", "validation", "test")
@@ -229,18 +238,26 @@ def _record_verified_content(archive: Path, folder: Path) -> None:
     verify_clothing_folder(folder)
     records = record_files(folder, clothing_images(folder), {})
     if (found := content_sha256(records)) != CLOTHING_CONTENT_SHA256:
-        raise DownloadError(f"{archive} holds other images than clothing-dataset-small: their content sha256 "
-                            f"is {found}, expected {CLOTHING_CONTENT_SHA256}. Delete it and fetch it again.")
+        raise DownloadError(
+            f"{archive} holds other images than clothing-dataset-small: their content sha256 "
+            f"is {found}, expected {CLOTHING_CONTENT_SHA256}. Delete it and fetch it again."
+        )
     write_manifest(folder, records, sha256_of(archive))
 
 
 def _differences(found: Mapping[str, str], expected: Mapping[str, str]) -> str:
     """Which images are missing, extra or changed, a few named of each."""
     changed = sorted(name for name in found.keys() & expected.keys() if found[name] != expected[name])
-    groups = (("missing", sorted(expected.keys() - found.keys())), ("extra", sorted(found.keys() - expected.keys())),
-              ("changed", changed))
-    return "; ".join(f"{len(names)} {kind} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
-                     for kind, names in groups if names)
+    groups = (
+        ("missing", sorted(expected.keys() - found.keys())),
+        ("extra", sorted(found.keys() - expected.keys())),
+        ("changed", changed),
+    )
+    return "; ".join(
+        f"{len(names)} {kind} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
+        for kind, names in groups
+        if names
+    )
 
 
 def _damage(folder: Path, manifest: Manifest | None) -> str:
@@ -288,8 +305,9 @@ def clothing_dir(verify_archive_hash: bool = True) -> Path:
         archive = fetch(CLOTHING_URL, archive_path, accepted)
         if damage:
             print(f"{destination}: {damage}. Re-extracting it from {archive}.", flush=True)
-        return extract_zip_atomically(archive, destination, CLOTHING_TOP_FOLDER,
-                                      partial(_record_verified_content, archive), replace=bool(damage))
+        return extract_zip_atomically(
+            archive, destination, CLOTHING_TOP_FOLDER, partial(_record_verified_content, archive), replace=bool(damage)
+        )
     except CacheWriteError as err:
         raise _with_cache_advice(err) from err
     except DownloadError as err:
@@ -298,8 +316,13 @@ def clothing_dir(verify_archive_hash: bool = True) -> Path:
         raise
 
 
-def load_clothing(split: str, image_size: tuple[int, int] = (160, 160), batch_size: int = 32,
-                  shuffle: bool | None = None, seed: int = 42):
+def load_clothing(
+    split: str,
+    image_size: tuple[int, int] = (160, 160),
+    batch_size: int = 32,
+    shuffle: bool | None = None,
+    seed: int = 42,
+):
     """One split of clothing-dataset-small as a ``tf.data`` dataset of (RGB 0–255 images, int labels).
 
     Uses ``keras.utils.image_dataset_from_directory`` — the loader a reader

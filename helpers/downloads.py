@@ -211,8 +211,11 @@ def content_sha256(records: Mapping[str, FileRecord]) -> str:
 
 def write_manifest(folder: Path, records: Mapping[str, FileRecord], archive_sha256: str | None) -> None:
     """Record ``records`` in ``folder``'s manifest, replacing it atomically (raises OSError)."""
-    document = {"format": MANIFEST_FORMAT, "archive_sha256": archive_sha256,
-                "files": {name: list(asdict(record).values()) for name, record in sorted(records.items())}}
+    document = {
+        "format": MANIFEST_FORMAT,
+        "archive_sha256": archive_sha256,
+        "files": {name: list(asdict(record).values()) for name, record in sorted(records.items())},
+    }
     fd, partial = tempfile.mkstemp(dir=folder, prefix=f"{MANIFEST_NAME}.", suffix=".partial")
     try:
         with os.fdopen(fd, "w") as out:
@@ -345,8 +348,9 @@ def _move_into_place(new: Path, destination: Path, trash: Path | None) -> bool:
         raise
 
 
-def extract_zip_atomically(archive_path: Path, destination: Path, top_folder: str,
-                           verify: Callable[[Path], None], replace: bool = False) -> Path:
+def extract_zip_atomically(
+    archive_path: Path, destination: Path, top_folder: str, verify: Callable[[Path], None], replace: bool = False
+) -> Path:
     """Extract ``top_folder`` of a zip to ``destination``, all or nothing.
 
     ``verify`` is called on the extracted folder before it is moved into

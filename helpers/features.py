@@ -94,8 +94,10 @@ def _headers_match(path: Path, split: str, image_size: int) -> bool:
         for name, (shape, dtypes) in expected.items():
             with archive.open(f"{name}.npy") as member:
                 version = np.lib.format.read_magic(member)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                read_header = {
+                    (1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0,
+                }.get(version)
                 if read_header is None:
                     return False
                 found_shape, fortran_order, dtype = read_header(member)
@@ -131,8 +133,11 @@ def _progress(label: str, batches: int):
 
         def on_predict_batch_end(self, batch, logs=None):
             while self.next_quarter <= 4 and batch + 1 >= self.next_quarter * batches / 4:
-                print(f"{label}: {self.next_quarter * 25}% ({time.perf_counter() - self.started:.0f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{label}: {self.next_quarter * 25}% ({time.perf_counter() - self.started:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 self.next_quarter += 1
 
     return QuarterLines()
@@ -148,8 +153,11 @@ def _compute(split: str, image_size: int, flipped: bool = False) -> ClothingFeat
     if flipped:
         dataset = dataset.map(lambda images, labels: (images[:, :, ::-1, :], labels))  # mirror the width axis
     label = f"features of the {split} photos at {image_size} px{', flipped' if flipped else ''}"
-    pooled, trunk = both.predict(dataset, verbose=0,  # predict uses the images and ignores the labels
-                                 callbacks=[_progress(label, -(-_expected_count(split) // 32))])
+    pooled, trunk = both.predict(
+        dataset,
+        verbose=0,  # predict uses the images and ignores the labels
+        callbacks=[_progress(label, -(-_expected_count(split) // 32))],
+    )
     return ClothingFeatures(pooled, trunk, labels)
 
 
@@ -158,8 +166,13 @@ def _write(path: Path, features: ClothingFeatures) -> None:
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
         with os.fdopen(fd, "wb") as out:
-            np.savez(out, pooled=features.pooled, trunk=features.trunk, labels=features.labels,
-                     weights_sha256=np.str_(WEIGHTS_SHA256))
+            np.savez(
+                out,
+                pooled=features.pooled,
+                trunk=features.trunk,
+                labels=features.labels,
+                weights_sha256=np.str_(WEIGHTS_SHA256),
+            )
         os.replace(partial, path)  # readers see the old file or the whole new one
     finally:
         Path(partial).unlink(missing_ok=True)
@@ -193,8 +206,9 @@ def main() -> None:
             started = time.perf_counter()
             clothing_features(split, image_size, flipped)
             mirrored = ", flipped" if flipped else ""
-            print(f"{split:>10} at {image_size} px{mirrored}: ready in {time.perf_counter() - started:.0f} s",
-                  flush=True)
+            print(
+                f"{split:>10} at {image_size} px{mirrored}: ready in {time.perf_counter() - started:.0f} s", flush=True
+            )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,13 @@ LEARNING_RATE = 3e-3  # chosen by chapter 4's learning-rate sweep
 DROPOUT = 0.5  # chosen by chapter 4's comparison of head variants
 
 
-def fit_head(training, validation, learning_rate=LEARNING_RATE, inner=0, dropout=DROPOUT, epochs=EPOCHS,
-             label="", seed=4):
-    """Train [Dense(inner, relu)] → [Dropout] → Dense(10, softmax); keep the epoch with the best validation accuracy."""
+def fit_head(
+    training, validation, learning_rate=LEARNING_RATE, inner=0, dropout=DROPOUT, epochs=EPOCHS, label="", seed=4
+):
+    """Train [Dense(inner, relu)] → [Dropout] → Dense(10, softmax).
+
+    Keeps the epoch with the best validation accuracy.
+    """
     keras.utils.set_random_seed(seed)  # same initial weights and batches for every variant
     stack = [keras.Input(shape=(training[0].shape[1],))]
     if inner:
@@ -33,21 +37,38 @@ def fit_head(training, validation, learning_rate=LEARNING_RATE, inner=0, dropout
     if dropout:
         stack.append(layers.Dropout(dropout))
     head = keras.Sequential([*stack, layers.Dense(len(CLOTHING_CLASSES), activation="softmax")])
-    head.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                 metrics=["accuracy"], steps_per_execution=16)
-    keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=epochs,
-                                              restore_best_weights=True)  # never stops early; restores the best epoch
-    history = head.fit(*training, batch_size=32, epochs=epochs, validation_data=validation, verbose=0,
-                       callbacks=[EpochLine(label), keep_best])
+    head.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=16,
+    )
+    keep_best = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", mode="max", patience=epochs, restore_best_weights=True
+    )  # never stops early; restores the best epoch
+    history = head.fit(
+        *training,
+        batch_size=32,
+        epochs=epochs,
+        validation_data=validation,
+        verbose=0,
+        callbacks=[EpochLine(label), keep_best],
+    )
     return head, history
 
 
 def best_epoch(history):
-    """The epoch (from 1) whose weights fit_head kept: the first with the highest validation accuracy."""
+    """The epoch (from 1) whose weights fit_head kept.
+
+    The first with the highest validation accuracy.
+    """
     return int(np.argmax(history.history["val_accuracy"])) + 1
 
 
 def correct(model, features, labels):
-    """1 where the model's most probable class is the true one, 0 where it is not: one entry per photo."""
+    """1 where the model's most probable class is the true one, 0 where it is not.
+
+    One entry per photo.
+    """
     probabilities = keras.ops.convert_to_numpy(model(features, training=False))  # one call, no predict loop
     return (probabilities.argmax(axis=1) == labels).astype(int)

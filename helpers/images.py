@@ -166,7 +166,9 @@ def _unopenable(path: Path, err: OSError) -> OSError | UnreadableImage:
     """The error to raise when ``path`` cannot be opened, saying why in words."""
     if err.errno in (errno.ENOENT, errno.ENOTDIR):
         if path.is_symlink():
-            return FileNotFoundError(f"no such file: {path} is a symbolic link to {os.readlink(path)}, which does not exist")
+            return FileNotFoundError(
+                f"no such file: {path} is a symbolic link to {os.readlink(path)}, which does not exist"
+            )
         return FileNotFoundError(f"no such file: {path}")
     if err.errno == errno.ELOOP:
         return UnreadableImage(f"{path} cannot be opened: its symbolic links form a loop")
@@ -222,8 +224,10 @@ def _not_an_image(path: Path, file: BinaryIO) -> str:
         return f"{path} is a PDF document, not an image ({size})"
     if head[4:8] == b"ftyp":
         brand = head[8:12].decode("ascii", "replace")
-        return (f"{path} is a HEIF-family image (brand {brand!r}) that Pillow cannot open: damaged, or of a kind "
-                f"this Pillow has no decoder for (iPhone HEIC photos need a plugin); convert it to JPEG ({size})")
+        return (
+            f"{path} is a HEIF-family image (brand {brand!r}) that Pillow cannot open: damaged, or of a kind "
+            f"this Pillow has no decoder for (iPhone HEIC photos need a plugin); convert it to JPEG ({size})"
+        )
     if _looks_like_text(head):
         return f"{path} is a text file, not an image ({size})"
     return f"{path} is not in an image format Pillow can read ({size}, starting {head[:8].hex(' ')})"
@@ -243,7 +247,9 @@ def _looks_like_text(head: bytes) -> bool:
 def _decode(image: Image.Image, path: Path, max_side: int | None) -> tuple[np.ndarray, int]:
     """The opened ``image`` decoded to RGB (shrunk to fit ``max_side``), and its EXIF orientation."""
     if image.format in VECTOR_FORMATS:
-        raise UnreadableImage(f"{path} is {VECTOR_FORMATS[image.format]}, not a pixel image: export it as PNG or JPEG first")
+        raise UnreadableImage(
+            f"{path} is {VECTOR_FORMATS[image.format]}, not a pixel image: export it as PNG or JPEG first"
+        )
     fit = _fitted_size(image.size, max_side)
     if fit is not None:
         image.draft(None, (2 * fit[0], 2 * fit[1]))  # JPEG only: the library decodes at 1/2, 1/4 or 1/8 size
@@ -320,12 +326,14 @@ def _grey_scale(image: Image.Image, path: Path) -> float:
         if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:
             raise UnreadableImage(
                 f"{path} is a floating-point image with values from {low:g} to {high:g}; only values from 0 to 1 "
-                "map onto 8-bit colours without guessing: save it as an 8- or 16-bit image")
+                "map onto 8-bit colours without guessing: save it as an 8- or 16-bit image"
+            )
         return 255.0
     if low < 0 or high > 65535:
         raise UnreadableImage(
             f"{path} is a 32-bit integer image with values from {low:,} to {high:,}, outside 0–65535; "
-            "no rule maps them onto 8-bit colours without guessing: save it as an 8- or 16-bit image")
+            "no rule maps them onto 8-bit colours without guessing: save it as an 8- or 16-bit image"
+        )
     return 1.0 if high <= 255 else 255 / 65535
 
 
@@ -334,7 +342,7 @@ def _nan_values(path: Path) -> str:
 
 
 def _colour_mode(image: Image.Image) -> str:
-    """"RGBA" for an image with transparency, else "RGB": the mode :func:`_to_colour` gives it."""
+    """ "RGBA" for an image with transparency, else "RGB": the mode :func:`_to_colour` gives it."""
     if image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info):
         return "RGBA"
     return "RGB"

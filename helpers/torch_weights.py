@@ -78,17 +78,19 @@ MAX_DIMENSIONS = 32
 MAX_OUTPUT_RATIO = 4
 
 #: Storage classes the format names, and the NumPy type of their elements.
-_STORAGE_DTYPES = MappingProxyType({
-    "FloatStorage": np.dtype("<f4"),
-    "DoubleStorage": np.dtype("<f8"),
-    "HalfStorage": np.dtype("<f2"),
-    "LongStorage": np.dtype("<i8"),
-    "IntStorage": np.dtype("<i4"),
-    "ShortStorage": np.dtype("<i2"),
-    "CharStorage": np.dtype("i1"),
-    "ByteStorage": np.dtype("u1"),
-    "BoolStorage": np.dtype("?"),
-})
+_STORAGE_DTYPES = MappingProxyType(
+    {
+        "FloatStorage": np.dtype("<f4"),
+        "DoubleStorage": np.dtype("<f8"),
+        "HalfStorage": np.dtype("<f2"),
+        "LongStorage": np.dtype("<i8"),
+        "IntStorage": np.dtype("<i4"),
+        "ShortStorage": np.dtype("<i2"),
+        "CharStorage": np.dtype("i1"),
+        "ByteStorage": np.dtype("u1"),
+        "BoolStorage": np.dtype("?"),
+    }
+)
 
 _ZIP_ADVICE = (
     "this is a zip-format PyTorch file (torch.save since PyTorch 1.6), which this reader does not read; "
@@ -170,12 +172,14 @@ def _ordered_dict(args: tuple) -> collections.OrderedDict:
     return collections.OrderedDict()
 
 
-_ALLOWED_GLOBALS: MappingProxyType[tuple[str, str], _StorageType | _Callable] = MappingProxyType({
-    ("collections", "OrderedDict"): _Callable("OrderedDict", _ordered_dict),
-    ("torch._utils", "_rebuild_tensor_v2"): _Callable("_rebuild_tensor_v2", _rebuild_tensor_v2),
-    ("torch._utils", "_rebuild_tensor"): _Callable("_rebuild_tensor", _rebuild_tensor),
-    **{("torch", name): _StorageType(name, dtype) for name, dtype in _STORAGE_DTYPES.items()},
-})
+_ALLOWED_GLOBALS: MappingProxyType[tuple[str, str], _StorageType | _Callable] = MappingProxyType(
+    {
+        ("collections", "OrderedDict"): _Callable("OrderedDict", _ordered_dict),
+        ("torch._utils", "_rebuild_tensor_v2"): _Callable("_rebuild_tensor_v2", _rebuild_tensor_v2),
+        ("torch._utils", "_rebuild_tensor"): _Callable("_rebuild_tensor", _rebuild_tensor),
+        **{("torch", name): _StorageType(name, dtype) for name, dtype in _STORAGE_DTYPES.items()},
+    }
+)
 
 #: What a memo GET may fetch: values that cannot contain others.  A weights
 #: file never refers back to a tuple, list or dict it built; refusing that
@@ -222,7 +226,7 @@ class _PickleMachine:
     def _read(self, n: int) -> bytes:
         if self.pos + n > self.end:
             raise _Refused(self._past_end())
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -297,8 +301,7 @@ class _PickleMachine:
         value = _ALLOWED_GLOBALS.get((module, name))
         if value is None:
             raise _Refused(
-                f"refusing to load {_shown(module)}.{_shown(name)}: "
-                "not one of the globals a PyTorch weights file needs"
+                f"refusing to load {_shown(module)}.{_shown(name)}: not one of the globals a PyTorch weights file needs"
             )
         self._push(value)
 
@@ -388,37 +391,39 @@ class _PickleMachine:
 
 _UINT8, _UINT16, _UINT32, _INT32 = (struct.Struct(fmt) for fmt in ("<B", "<H", "<I", "<i"))
 
-_OPERATIONS: MappingProxyType[int, Callable[[_PickleMachine], None]] = MappingProxyType({
-    pickle.PROTO[0]: _PickleMachine._proto,
-    pickle.MARK[0]: _PickleMachine._mark,
-    pickle.GLOBAL[0]: _PickleMachine._global,
-    pickle.BINPUT[0]: lambda m: m._put(m._unpack(_UINT8)),
-    pickle.LONG_BINPUT[0]: lambda m: m._put(m._unpack(_UINT32)),
-    pickle.BINGET[0]: lambda m: m._get(m._unpack(_UINT8)),
-    pickle.LONG_BINGET[0]: lambda m: m._get(m._unpack(_UINT32)),
-    pickle.EMPTY_TUPLE[0]: lambda m: m._push((), 1),
-    pickle.TUPLE1[0]: lambda m: m._tuple(1),
-    pickle.TUPLE2[0]: lambda m: m._tuple(2),
-    pickle.TUPLE3[0]: lambda m: m._tuple(3),
-    pickle.TUPLE[0]: _PickleMachine._tuple_to_mark,
-    pickle.EMPTY_LIST[0]: lambda m: m._push([], 1),
-    pickle.APPEND[0]: _PickleMachine._append,
-    pickle.APPENDS[0]: _PickleMachine._appends,
-    pickle.EMPTY_DICT[0]: lambda m: m._push({}, 1),
-    pickle.SETITEM[0]: _PickleMachine._setitem,
-    pickle.SETITEMS[0]: _PickleMachine._setitems,
-    pickle.REDUCE[0]: _PickleMachine._reduce,
-    pickle.BUILD[0]: _PickleMachine._build,
-    pickle.BINPERSID[0]: _PickleMachine._persistent_id,
-    pickle.BININT[0]: lambda m: m._push(m._unpack(_INT32)),
-    pickle.BININT1[0]: lambda m: m._push(m._unpack(_UINT8)),
-    pickle.BININT2[0]: lambda m: m._push(m._unpack(_UINT16)),
-    pickle.LONG1[0]: _PickleMachine._long1,
-    pickle.NONE[0]: lambda m: m._push(None),
-    pickle.NEWTRUE[0]: lambda m: m._push(True),
-    pickle.NEWFALSE[0]: lambda m: m._push(False),
-    pickle.BINUNICODE[0]: _PickleMachine._unicode,
-})
+_OPERATIONS: MappingProxyType[int, Callable[[_PickleMachine], None]] = MappingProxyType(
+    {
+        pickle.PROTO[0]: _PickleMachine._proto,
+        pickle.MARK[0]: _PickleMachine._mark,
+        pickle.GLOBAL[0]: _PickleMachine._global,
+        pickle.BINPUT[0]: lambda m: m._put(m._unpack(_UINT8)),
+        pickle.LONG_BINPUT[0]: lambda m: m._put(m._unpack(_UINT32)),
+        pickle.BINGET[0]: lambda m: m._get(m._unpack(_UINT8)),
+        pickle.LONG_BINGET[0]: lambda m: m._get(m._unpack(_UINT32)),
+        pickle.EMPTY_TUPLE[0]: lambda m: m._push((), 1),
+        pickle.TUPLE1[0]: lambda m: m._tuple(1),
+        pickle.TUPLE2[0]: lambda m: m._tuple(2),
+        pickle.TUPLE3[0]: lambda m: m._tuple(3),
+        pickle.TUPLE[0]: _PickleMachine._tuple_to_mark,
+        pickle.EMPTY_LIST[0]: lambda m: m._push([], 1),
+        pickle.APPEND[0]: _PickleMachine._append,
+        pickle.APPENDS[0]: _PickleMachine._appends,
+        pickle.EMPTY_DICT[0]: lambda m: m._push({}, 1),
+        pickle.SETITEM[0]: _PickleMachine._setitem,
+        pickle.SETITEMS[0]: _PickleMachine._setitems,
+        pickle.REDUCE[0]: _PickleMachine._reduce,
+        pickle.BUILD[0]: _PickleMachine._build,
+        pickle.BINPERSID[0]: _PickleMachine._persistent_id,
+        pickle.BININT[0]: lambda m: m._push(m._unpack(_INT32)),
+        pickle.BININT1[0]: lambda m: m._push(m._unpack(_UINT8)),
+        pickle.BININT2[0]: lambda m: m._push(m._unpack(_UINT16)),
+        pickle.LONG1[0]: _PickleMachine._long1,
+        pickle.NONE[0]: lambda m: m._push(None),
+        pickle.NEWTRUE[0]: lambda m: m._push(True),
+        pickle.NEWFALSE[0]: lambda m: m._push(False),
+        pickle.BINUNICODE[0]: _PickleMachine._unicode,
+    }
+)
 
 
 class _Storages:

@@ -3,7 +3,8 @@
 Keras's ``verbose=1`` progress bar stores kilobytes of carriage returns and
 colour codes in a notebook, and ``verbose=2`` spends two lines per epoch.
 Chapters train with ``verbose=0`` and pass :class:`EpochLine` as a callback, so
-the rendered page shows one line per epoch with its time and every metric.
+the rendered page shows the run's label, then one line per epoch with its time and
+every metric.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ __all__ = ["EpochLine"]
 
 
 class EpochLine(keras.callbacks.Callback):
-    """Print ``label epoch i/n · seconds · metric value …`` at the end of each epoch.
+    """Print the run's label once, then ``  epoch i/n · seconds · metric value …`` after each epoch.
 
-    "accuracy" is shortened to "acc" so that a line fits the book's page.
+    The label has a line of its own and "accuracy" is shortened to "acc", so that an epoch's line
+    fits the book's 88-character code box at desktop width whatever the label.
     """
 
     def __init__(self, label: str = "", digits: int = 3) -> None:
@@ -26,6 +28,10 @@ class EpochLine(keras.callbacks.Callback):
         self.label = label
         self.digits = digits
         self._started = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.label:
+            print(f"{self.label}:", flush=True)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._started = time.perf_counter()
@@ -36,5 +42,5 @@ class EpochLine(keras.callbacks.Callback):
         metrics = " · ".join(
             f"{name.replace('accuracy', 'acc')} {value:.{self.digits}f}" for name, value in (logs or {}).items()
         )
-        prefix = f"{self.label} " if self.label else ""
-        print(f"{prefix}epoch {epoch + 1}/{total} · {seconds:.1f} s · {metrics}", flush=True)
+        indent = "  " if self.label else ""
+        print(f"{indent}epoch {epoch + 1}/{total} · {seconds:.1f} s · {metrics}", flush=True)

@@ -53,11 +53,7 @@ def book_build() -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def site(book_build) -> Path:
     if book_build.returncode != 0:
-        pytest.fail(
-            "the book did not build:\n"
-            + book_build.stdout[-4000:]
-            + book_build.stderr[-4000:]
-        )
+        pytest.fail("the book did not build:\n" + book_build.stdout[-4000:] + book_build.stderr[-4000:])
     return HTML
 
 
@@ -106,9 +102,7 @@ class OpenPage:
 
 
 @pytest.fixture(scope="session")
-def open_page(
-    browser, server
-) -> Callable[..., contextlib.AbstractContextManager[OpenPage]]:
+def open_page(browser, server) -> Callable[..., contextlib.AbstractContextManager[OpenPage]]:
     """Open a page of the site (its name in the table of contents) in a window of the given width.
 
     `touch=True` makes the window a phone's or tablet's screen (touch events, the page's
@@ -117,9 +111,7 @@ def open_page(
     """
 
     @contextlib.contextmanager
-    def opened(
-        name: str, width: int, height: int = 900, touch: bool = False
-    ) -> Iterator[OpenPage]:
+    def opened(name: str, width: int, height: int = 900, touch: bool = False) -> Iterator[OpenPage]:
         page = browser.new_page(
             viewport={"width": width, "height": height},
             has_touch=touch,

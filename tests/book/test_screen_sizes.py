@@ -36,12 +36,8 @@ def _expect_every_chapter_link(container) -> None:
         expect(container.locator(f'a[href$="{chapter}.html"]')).to_be_visible()
 
 
-@pytest.mark.parametrize(
-    ("width", "destination"), [(PHONE, _chapters()[-1]), (TABLET, _chapters()[0])]
-)
-def test_chapter_drawer_opens_and_leads_to_a_chapter(
-    open_page, screenshots, width, destination
-):
+@pytest.mark.parametrize(("width", "destination"), [(PHONE, _chapters()[-1]), (TABLET, _chapters()[0])])
+def test_chapter_drawer_opens_and_leads_to_a_chapter(open_page, screenshots, width, destination):
     with open_page(toc_pages()[0], width=width, touch=True) as visit:
         page = visit.page
         expect(page.locator(SIDEBAR)).to_be_hidden()
@@ -71,14 +67,10 @@ def test_page_contents_drawer_opens_on_a_phone(open_page, screenshots):
         expect(sections.first).to_be_visible()
         page.screenshot(path=str(screenshots / f"page-contents-drawer-{PHONE}px.png"))
 
-        anchors = sections.evaluate_all(
-            "links => links.map(a => a.getAttribute('href').slice(1))"
-        )
+        anchors = sections.evaluate_all("links => links.map(a => a.getAttribute('href').slice(1))")
         assert len(anchors) >= 3, anchors
         for anchor in anchors:
-            assert page.locator(f'[id="{anchor}"]').count() == 1, (
-                f"{chapter}: Contents links to a missing #{anchor}"
-            )
+            assert page.locator(f'[id="{anchor}"]').count() == 1, f"{chapter}: Contents links to a missing #{anchor}"
         assert visit.errors == []
 
 
@@ -108,9 +100,7 @@ def test_code_boxes_hold_a_full_line_on_a_desktop(open_page):
             box: visit.page.eval_on_selector(box, fill_and_measure, CODE_LINE)
             for box in ("div.cell_input pre", "div.cell_output pre")
         }
-    assert max(overflow.values()) <= 0, (
-        f"a {CODE_LINE}-character line scrolls sideways at {DESKTOP} px: {overflow}"
-    )
+    assert max(overflow.values()) <= 0, f"a {CODE_LINE}-character line scrolls sideways at {DESKTOP} px: {overflow}"
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +119,4 @@ def overflow_on_a_phone(open_page, server) -> dict[str, int]:
 @pytest.mark.parametrize("name", toc_pages())
 def test_page_fits_a_phone_screen(overflow_on_a_phone, name):
     """Wide code and outputs scroll inside their own boxes; the page itself never scrolls sideways."""
-    assert overflow_on_a_phone[name] <= 0, (
-        f"{name} is {overflow_on_a_phone[name]} px wider than a phone's screen"
-    )
+    assert overflow_on_a_phone[name] <= 0, f"{name} is {overflow_on_a_phone[name]} px wider than a phone's screen"

@@ -4,7 +4,9 @@ For each page of the table of contents: it loads with the book's title, no
 JavaScript error is logged, every image has loaded, the math has been
 typeset, every internal link points at a file of the built site, and each
 chapter offers a Colab link to its own notebook in the configured repository.
-A full-page screenshot of each page is saved under ``_build/screenshots/``.
+No code box or output of a chapter scrolls sideways at desktop width (1280 px), where the prose
+expects the reader to see every number. A full-page screenshot of each page is saved under
+``_build/screenshots/``.
 """
 
 from __future__ import annotations
@@ -49,13 +51,15 @@ def visits(open_page, screenshots):
                     ".math",
                     "els => els.filter(e => e.textContent.includes('\\\\(') || e.textContent.includes('\\\\[')).length",
                 ),
-                "links": page.eval_on_selector_all(
-                    "a[href]", "as => as.map(a => a.getAttribute('href'))"
+                "links": page.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))"),
+                "scrolling_boxes": page.eval_on_selector_all(
+                    "div.cell_input pre, div.cell_output pre, div.cell_output .output, div.cell_output table",
+                    "boxes => boxes.filter(b => b.scrollWidth > b.clientWidth + 1"
+                    " || b.getBoundingClientRect().right > b.closest('.cell').getBoundingClientRect().right + 1)"
+                    ".map(b => b.textContent.trim().split('\\n')[0].slice(0, 60))",
                 ),
             }
-            page.screenshot(
-                path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True
-            )
+            page.screenshot(path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True)
     return results
 
 
@@ -103,3 +107,10 @@ def test_chapter_has_a_colab_link_to_its_own_notebook(visits, name):
 def test_every_chapter_shows_its_figures(visits):
     chapters = [p for p in toc_pages() if p.startswith("chapters/")]
     assert all(visits[name]["images"] >= 1 for name in chapters)
+
+
+@pytest.mark.parametrize("name", toc_pages())
+def test_no_code_or_output_scrolls_sideways_on_a_desktop(visits, name):
+    assert visits[name]["scrolling_boxes"] == [], (
+        f"{name}: these code boxes or outputs scroll sideways at 1280 px (first line of each shown)"
+    )

@@ -21,8 +21,10 @@ def _colab_block(notebook) -> ast.Module:
     tree = ast.parse(_setup_cell(notebook))
     for node in tree.body:
         if isinstance(node, ast.If) and "google.colab" in ast.unparse(node.test):
-            return ast.fix_missing_locations(ast.Module(body=[ast.Import(names=[ast.alias("sys")]), node], type_ignores=[]))
-    pytest.fail("the first code cell has no `if \"google.colab\" in sys.modules:` install block")
+            return ast.fix_missing_locations(
+                ast.Module(body=[ast.Import(names=[ast.alias("sys")]), node], type_ignores=[])
+            )
+    pytest.fail('the first code cell has no `if "google.colab" in sys.modules:` install block')
 
 
 def _run_colab_block(notebook, monkeypatch, *, in_colab: bool, helpers_installed: bool) -> list:
@@ -33,7 +35,7 @@ def _run_colab_block(notebook, monkeypatch, *, in_colab: bool, helpers_installed
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name, *a: (real_find_spec(name, *a) if helpers_installed or name != "helpers" else None),
+        lambda name, *a: real_find_spec(name, *a) if helpers_installed or name != "helpers" else None,
     )
     if in_colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))

@@ -24,8 +24,14 @@ def test_first_cell_in_a_fresh_kernel_writes_nothing_to_stderr(notebook_path: Pa
     notebook = nbformat.read(notebook_path, as_version=4)
     first = next(cell for cell in notebook.cells if cell.cell_type == "code")
     single = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(first.source)], metadata=notebook.metadata)
-    NotebookClient(single, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "chapters")}},
-                   allow_errors=False).execute()
-    stderr = [output.text for output in single.cells[0].outputs
-              if output.output_type == "stream" and output.name == "stderr"]
+    NotebookClient(
+        single,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT / "chapters")}},
+        allow_errors=False,
+    ).execute()
+    stderr = [
+        output.text for output in single.cells[0].outputs if output.output_type == "stream" and output.name == "stderr"
+    ]
     assert not stderr, f"{notebook_path.name}: the first cell wrote to stderr in a fresh kernel:\n{''.join(stderr)}"

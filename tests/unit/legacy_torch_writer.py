@@ -26,9 +26,15 @@ LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 STORAGE_NAMES = {
     np.dtype(name): storage
     for name, storage in [
-        ("float32", "FloatStorage"), ("float64", "DoubleStorage"), ("float16", "HalfStorage"),
-        ("int64", "LongStorage"), ("int32", "IntStorage"), ("int16", "ShortStorage"),
-        ("int8", "CharStorage"), ("uint8", "ByteStorage"), ("bool", "BoolStorage"),
+        ("float32", "FloatStorage"),
+        ("float64", "DoubleStorage"),
+        ("float16", "HalfStorage"),
+        ("int64", "LongStorage"),
+        ("int32", "IntStorage"),
+        ("int16", "ShortStorage"),
+        ("int8", "CharStorage"),
+        ("uint8", "ByteStorage"),
+        ("bool", "BoolStorage"),
     ]
 }
 
@@ -45,7 +51,7 @@ class TensorView:
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     """The strides, in elements, PyTorch gives a contiguous tensor: sizes of 0 count as 1 (NumPy would write 0)."""
-    return tuple(int(np.prod([max(n, 1) for n in shape[i + 1:]], dtype=np.int64)) for i in range(len(shape)))
+    return tuple(int(np.prod([max(n, 1) for n in shape[i + 1 :]], dtype=np.int64)) for i in range(len(shape)))
 
 
 def _fresh(value: Any) -> Any:
@@ -117,8 +123,14 @@ def legacy_file_bytes(
                 array = storages[self.view.storage]
                 shape = array.shape if self.view.shape is None else self.view.shape
                 stride = contiguous_strides(shape) if self.view.stride is None else self.view.stride
-                args = (Storage(self.view.storage), self.view.offset, _fresh(shape), _fresh(stride), False,
-                        collections.OrderedDict())
+                args = (
+                    Storage(self.view.storage),
+                    self.view.offset,
+                    _fresh(shape),
+                    _fresh(stride),
+                    False,
+                    collections.OrderedDict(),
+                )
                 return (torch.rebuild, args)
 
         class Pickler(pickle.Pickler):

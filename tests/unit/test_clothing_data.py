@@ -62,8 +62,12 @@ def test_two_processes_extracting_at_once_both_succeed(cache):
     seed_archive(cache)
     code = "import helpers.data as d; print(d.clothing_dir())"
     env = dict(os.environ, DEEP_CNNS_DATA=str(cache))
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert {out.strip().splitlines()[-1] for out, _ in outputs} == {str(cache / "clothing-dataset-small")}
@@ -137,8 +141,9 @@ def test_fetch_downloads_verifies_and_renames(tmp_path):
     shutil.rmtree(target.parent)
 
 
-@pytest.mark.parametrize("folder_that_fails,reason", [(small_disk, "no space left on the disk"),
-                                                       (read_only, "cannot write")])
+@pytest.mark.parametrize(
+    "folder_that_fails,reason", [(small_disk, "no space left on the disk"), (read_only, "cannot write")]
+)
 def test_fetch_into_a_full_or_read_only_folder_says_so_and_leaves_nothing(tmp_path, folder_that_fails, reason):
     source = tmp_path / "source.bin"
     source.write_bytes(np.random.default_rng(0).bytes(1 << 20))
@@ -191,14 +196,22 @@ class Tiny:
 @pytest.fixture
 def tiny(cache, monkeypatch, tmp_path) -> Tiny:
     """clothing_dir and load_clothing pointed at a small dataset of real JPEGs (2 classes, 10 photos)."""
-    names = [f"{split}/{name}/{name}{i}.jpg" for name, counts in TINY_COUNTS.items()
-             for split, count in zip(data.CLOTHING_SPLITS, counts, strict=True) for i in range(count)]
+    names = [
+        f"{split}/{name}/{name}{i}.jpg"
+        for name, counts in TINY_COUNTS.items()
+        for split, count in zip(data.CLOTHING_SPLITS, counts, strict=True)
+        for i in range(count)
+    ]
     images = {name: _jpeg(seed) for seed, name in enumerate(names)}
     archive = _tiny_zip(tmp_path / "tiny.zip", images)
-    for name, value in {"CLOTHING_COUNTS": TINY_COUNTS, "CLOTHING_CLASSES": tuple(sorted(TINY_COUNTS)),
-                        "CLOTHING_TOP_FOLDER": TINY_TOP, "CLOTHING_URL": CLOSED_PORT_URL,
-                        "CLOTHING_ZIP_SHA256": hashlib.sha256(archive.read_bytes()).hexdigest(),
-                        "CLOTHING_CONTENT_SHA256": _listing_sha256(images)}.items():
+    for name, value in {
+        "CLOTHING_COUNTS": TINY_COUNTS,
+        "CLOTHING_CLASSES": tuple(sorted(TINY_COUNTS)),
+        "CLOTHING_TOP_FOLDER": TINY_TOP,
+        "CLOTHING_URL": CLOSED_PORT_URL,
+        "CLOTHING_ZIP_SHA256": hashlib.sha256(archive.read_bytes()).hexdigest(),
+        "CLOTHING_CONTENT_SHA256": _listing_sha256(images),
+    }.items():
         monkeypatch.setattr(data, name, value)
     link = cache / "downloads" / f"{TINY_TOP}.zip"
     link.parent.mkdir(parents=True)
@@ -299,8 +312,9 @@ with scratch_folder(Path(sys.argv[1])) as scratch:
 
 
 def test_a_scratch_folder_is_kept_while_its_extraction_lives_and_removed_once_killed(tiny):
-    extraction = subprocess.Popen([sys.executable, "-c", HOLD_SCRATCH, str(tiny.folder)],
-                                  stdout=subprocess.PIPE, text=True)
+    extraction = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SCRATCH, str(tiny.folder)], stdout=subprocess.PIPE, text=True
+    )
     try:
         scratch = Path(extraction.stdout.readline().strip())
         long_ago = time.time() - 3600

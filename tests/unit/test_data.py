@@ -29,8 +29,9 @@ needs_system_copy = pytest.mark.skipif(
 
 def run_scenario(tmp_path: Path, system_dir: Path, body: str) -> dict:
     """Run ``body`` in a fresh interpreter with KERAS_HOME under tmp_path; return its JSON."""
-    script = textwrap.dedent(
-        f"""
+    script = (
+        textwrap.dedent(
+            f"""
         import json, os
         from pathlib import Path
         import helpers.data as data
@@ -39,12 +40,15 @@ def run_scenario(tmp_path: Path, system_dir: Path, body: str) -> dict:
         cache = Path(os.environ["KERAS_HOME"]) / "datasets" / "fashion-mnist"
         result = {{}}
         """
-    ) + textwrap.dedent(body) + "\nprint('RESULT' + json.dumps(result))\n"
+        )
+        + textwrap.dedent(body)
+        + "\nprint('RESULT' + json.dumps(result))\n"
+    )
     env = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     line = next(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))
-    return json.loads(line[len("RESULT"):])
+    return json.loads(line[len("RESULT") :])
 
 
 def link_system_copy(target: Path) -> Path:

@@ -55,8 +55,12 @@ def test_a_bad_cache_file_is_recomputed_and_replaced(cache, computed, damage, mo
     elif damage == "garbage":
         path.write_bytes(b"not an npz file")
     else:
-        fake = {"pooled": computed.pooled, "trunk": computed.trunk, "labels": computed.labels,
-                "weights_sha256": np.str_(features.WEIGHTS_SHA256)}
+        fake = {
+            "pooled": computed.pooled,
+            "trunk": computed.trunk,
+            "labels": computed.labels,
+            "weights_sha256": np.str_(features.WEIGHTS_SHA256),
+        }
         if damage == "other weights":
             fake["weights_sha256"] = np.str_("0" * 64)
         else:
@@ -75,8 +79,12 @@ def test_a_bad_cache_file_is_recomputed_and_replaced(cache, computed, damage, mo
 def test_a_cache_with_wrong_contents_is_recomputed(cache, computed, damage, monkeypatch):
     calls = []
     monkeypatch.setattr(features, "_compute", lambda *args: calls.append(args) or computed)
-    fake = {"pooled": computed.pooled, "trunk": computed.trunk.copy(), "labels": computed.labels.copy(),
-            "weights_sha256": np.str_(features.WEIGHTS_SHA256)}
+    fake = {
+        "pooled": computed.pooled,
+        "trunk": computed.trunk.copy(),
+        "labels": computed.labels.copy(),
+        "weights_sha256": np.str_(features.WEIGHTS_SHA256),
+    }
     if damage == "float64 features":
         fake["pooled"] = computed.pooled.astype("float64")
     elif damage == "labels out of range":
@@ -97,8 +105,13 @@ def test_a_header_claiming_terabytes_is_rejected_before_allocating(cache, comput
     huge = np.lib.format.header_data_from_array_1_0(computed.pooled)
     huge["shape"] = (2**40, 1280)  # 4 PiB of float32, if anyone believed it
     with open(path, "wb") as f:
-        np.savez(f, pooled=computed.pooled, trunk=computed.trunk, labels=computed.labels,
-                 weights_sha256=np.str_(features.WEIGHTS_SHA256))
+        np.savez(
+            f,
+            pooled=computed.pooled,
+            trunk=computed.trunk,
+            labels=computed.labels,
+            weights_sha256=np.str_(features.WEIGHTS_SHA256),
+        )
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     header = io.BytesIO()

@@ -30,9 +30,16 @@ def assert_rgb(array, shape):
     assert array.shape == (*shape, 3)
 
 
-@pytest.mark.parametrize("suffix, options", [
-    (".jpg", {"quality": 95}), (".png", {}), (".webp", {"lossless": True}), (".bmp", {}), (".tiff", {}),
-])
+@pytest.mark.parametrize(
+    "suffix, options",
+    [
+        (".jpg", {"quality": 95}),
+        (".png", {}),
+        (".webp", {"lossless": True}),
+        (".bmp", {}),
+        (".tiff", {}),
+    ],
+)
 def test_common_formats(tmp_path, suffix, options):
     path = save(Image.new("RGB", (40, 30), RED), tmp_path / f"photo{suffix}", **options)
     array = read_rgb(path)
@@ -261,14 +268,28 @@ def _error_of(path: Path) -> str:
 # --- files that are not pixel images ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("logo.png", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>\n',
-     "is an SVG vector drawing, not a pixel image"),
-    ("blank.jpg", bytes(3000), r"holds only zero bytes \(NUL\), not an image \(3,000 bytes\)"),
-    ("wiped.jpg", bytes(10_000), r"starts with 4,096 zero bytes \(NUL\), not an image \(10,000 bytes\)"),
-    ("scan.jpg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "is a PDF document, not an image"),
-    ("phone.jpg", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(range(200)), "HEIF-family image .brand 'heic'. .*convert it to JPEG"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        (
+            "logo.png",
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>\n',
+            "is an SVG vector drawing, not a pixel image",
+        ),
+        ("blank.jpg", bytes(3000), r"holds only zero bytes \(NUL\), not an image \(3,000 bytes\)"),
+        ("wiped.jpg", bytes(10_000), r"starts with 4,096 zero bytes \(NUL\), not an image \(10,000 bytes\)"),
+        (
+            "scan.jpg",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+            "is a PDF document, not an image",
+        ),
+        (
+            "phone.jpg",
+            b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(range(200)),
+            "HEIF-family image .brand 'heic'. .*convert it to JPEG",
+        ),
+    ],
+)
 def test_non_images_are_named_for_what_they_are(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
@@ -286,7 +307,9 @@ def test_a_variant_pillow_cannot_decode_is_not_called_corrupt(tmp_path):
     data = bytearray(save(Image.new("RGB", (4, 4), RED), tmp_path / "odd.bmp").read_bytes())
     data[28:30] = (7).to_bytes(2, "little")  # 7 bits a pixel: a valid header field no BMP decoder supports
     (tmp_path / "odd.bmp").write_bytes(data)
-    with pytest.raises(UnreadableImage, match="uses a feature of its image format that Pillow cannot decode: .*BMP pixel depth"):
+    with pytest.raises(
+        UnreadableImage, match="uses a feature of its image format that Pillow cannot decode: .*BMP pixel depth"
+    ):
         read_rgb(tmp_path / "odd.bmp")
 
 
@@ -296,7 +319,9 @@ def test_corrupt_avif_is_an_unreadable_image(tmp_path):
     data = save(Image.fromarray(noise), tmp_path / "photo.avif", quality=90, speed=10).read_bytes()
     coded = data.find(b"mdat") + 12  # the compressed pixels start after the box's size, name and a few bytes
     (tmp_path / "photo.avif").write_bytes(data[:coded] + bytes(len(data) - coded))
-    with pytest.raises(UnreadableImage, match=r"photo.avif is truncated or corrupt and cannot be decoded: RuntimeError"):
+    with pytest.raises(
+        UnreadableImage, match=r"photo.avif is truncated or corrupt and cannot be decoded: RuntimeError"
+    ):
         read_rgb(tmp_path / "photo.avif")
 
 
@@ -309,23 +334,29 @@ def test_float_image_in_0_to_1_is_scaled_to_0_to_255(tmp_path):
     assert list(read_rgb(path)[0, :, 1]) == [0, 64, 128, 255, 255]
 
 
-@pytest.mark.parametrize("values, message", [
-    ([[0.0, 100.0, 255.0]], "floating-point image with values from 0 to 255; only values from 0 to 1"),
-    ([[-0.5, 0.2, 0.9]], "floating-point image with values from -0.5 to 0.9"),
-    ([[0.5, np.nan, 0.2]], r"holds NaN \(not-a-number\) pixel values"),
-    ([[np.nan, 0.5, 0.2]], r"holds NaN \(not-a-number\) pixel values"),
-    ([[0.5, np.inf, 0.2]], "floating-point image with values from 0.2 to inf"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ([[0.0, 100.0, 255.0]], "floating-point image with values from 0 to 255; only values from 0 to 1"),
+        ([[-0.5, 0.2, 0.9]], "floating-point image with values from -0.5 to 0.9"),
+        ([[0.5, np.nan, 0.2]], r"holds NaN \(not-a-number\) pixel values"),
+        ([[np.nan, 0.5, 0.2]], r"holds NaN \(not-a-number\) pixel values"),
+        ([[0.5, np.inf, 0.2]], "floating-point image with values from 0.2 to inf"),
+    ],
+)
 def test_float_images_outside_0_to_1_are_refused(tmp_path, values, message):
     path = save(Image.fromarray(np.array(values, dtype=np.float32)), tmp_path / "float.tiff")
     with pytest.raises(UnreadableImage, match=message):
         read_rgb(path)
 
 
-@pytest.mark.parametrize("values, expected", [
-    ([0, 128, 255], [0, 128, 255]),  # 8-bit data in a 32-bit file
-    ([0, 32896, 65535], [0, 128, 255]),  # 16-bit data in a 32-bit file
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([0, 128, 255], [0, 128, 255]),  # 8-bit data in a 32-bit file
+        ([0, 32896, 65535], [0, 128, 255]),  # 16-bit data in a 32-bit file
+    ],
+)
 def test_32_bit_integer_images_within_16_bits_are_scaled(tmp_path, values, expected):
     path = save(Image.fromarray(np.array([values], dtype=np.int32)), tmp_path / "deep.tiff")
     with Image.open(path) as stored:
@@ -450,8 +481,14 @@ def test_max_side_needs_far_less_memory_than_a_full_decode(tmp_path, suffix, sha
 
 def _peak_growth_kb(path: Path, *arguments: str) -> int:
     """How far one read_rgb call in a fresh process raises its peak memory, in kilobytes."""
-    result = subprocess.run([sys.executable, "-c", MEASURE_PEAK, str(path), *arguments], capture_output=True,
-                            text=True, timeout=120, check=True, env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE_PEAK, str(path), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+    )
     return int(result.stdout)
 
 
@@ -471,6 +508,12 @@ except BaseException as err:  # the test checks which type escaped
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the address space from Linux's /proc")
 def test_running_out_of_memory_is_not_called_a_bad_image(tmp_path):
     path = save(Image.new("RGB", (6000, 4000), RED), tmp_path / "large.jpg")  # 96 MB once decoded
-    result = subprocess.run([sys.executable, "-c", LIMITED_READ, str(path)], capture_output=True, text=True,
-                            timeout=120, check=True, env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
+    result = subprocess.run(
+        [sys.executable, "-c", LIMITED_READ, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+    )
     assert result.stdout.strip() == "MemoryError"

@@ -147,8 +147,13 @@ def check_case(path: Path, max_side: int | None) -> str:
     except UnreadableImage as err:
         return "UnreadableImage: " + " ".join(str(err).removeprefix(str(path)).split()[:3])
     bound = max_side or max(rgb.shape[:2])
-    if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
-            and 0 < max(rgb.shape[:2]) <= bound):
+    if not (
+        isinstance(rgb, np.ndarray)
+        and rgb.dtype == np.uint8
+        and rgb.ndim == 3
+        and rgb.shape[2] == 3
+        and 0 < max(rgb.shape[:2]) <= bound
+    ):
         raise AssertionError(f"not an (h, w, 3) uint8 array within {max_side}: {type(rgb)} {getattr(rgb, 'shape', '')}")
     return "image"
 
@@ -182,34 +187,59 @@ def run_cases(folder: Path, cases: range) -> dict:
         try:
             outcomes[check_case(path, max_side)] += 1
         except Exception as err:  # noqa: BLE001 — every escape is a finding, MemoryError included
-            failures.append({"case": number, "file": str(path), "source": source, "edits": edits, "max_side": max_side,
-                             "error": f"{type(err).__name__}: {err}",
-                             "where": traceback.format_exception(err)[-2].strip()})
+            failures.append(
+                {
+                    "case": number,
+                    "file": str(path),
+                    "source": source,
+                    "edits": edits,
+                    "max_side": max_side,
+                    "error": f"{type(err).__name__}: {err}",
+                    "where": traceback.format_exception(err)[-2].strip(),
+                }
+            )
         else:
             path.unlink()  # failing cases stay, to be read again by hand
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             durations.append((round(time.perf_counter() - case_started, 3), number, source, edits))
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cases": len(cases), "seconds": round(time.perf_counter() - started, 2),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "slowest": sorted(durations)[-3:],
-            "formats": len(seeds), "avif": "avif" in seeds, "failures": failures[:20],
-            "failed": len(failures), "outcomes": dict(outcomes.most_common()),
-            "peak_rss_mb": usage.ru_maxrss // 1024}
+    return {
+        "cases": len(cases),
+        "seconds": round(time.perf_counter() - started, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "slowest": sorted(durations)[-3:],
+        "formats": len(seeds),
+        "avif": "avif" in seeds,
+        "failures": failures[:20],
+        "failed": len(failures),
+        "outcomes": dict(outcomes.most_common()),
+        "peak_rss_mb": usage.ru_maxrss // 1024,
+    }
 
 
 def test_damaged_images_give_an_array_or_unreadable_image(tmp_path):
     result = subprocess.run(
-        [sys.executable, __file__, str(tmp_path), "0", str(CASES)], capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))})
+        [sys.executable, __file__, str(tmp_path), "0", str(CASES)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])),
+        },
+    )
     assert result.returncode == 0, (
         f"the fuzzing child ended with status {result.returncode} (a crash or a case over {CASE_LIMIT_S} s); "
-        f"the case that ended it is the last case-N file in {tmp_path}\n{result.stderr[-4000:]}")
+        f"the case that ended it is the last case-N file in {tmp_path}\n{result.stderr[-4000:]}"
+    )
     summary = json.loads(result.stdout.splitlines()[-1])
     print(json.dumps(summary, indent=1))
     assert summary["failed"] == 0, json.dumps(summary["failures"], indent=1)
     assert summary["cases"] == CASES
-    assert summary["outcomes"].get("image", 0) > CASES // 20  # the edits leave many files readable: the fuzz reaches decoding
+    assert (
+        summary["outcomes"].get("image", 0) > CASES // 20
+    )  # the edits leave many files readable: the fuzz reaches decoding
 
 
 def main(argv: list[str]) -> None:

@@ -10,8 +10,7 @@ from helpers.timing import interleaved_seconds
 def test_interleaved_rounds_alternate_and_medians_order_the_costs():
     calls = []
     medians = interleaved_seconds(
-        {"slow": lambda: (calls.append("slow"), time.sleep(0.02)),
-         "fast": lambda: calls.append("fast")},
+        {"slow": lambda: (calls.append("slow"), time.sleep(0.02)), "fast": lambda: calls.append("fast")},
         repeats=3,
     )
     assert calls == ["slow", "fast"] + ["slow", "fast"] * 3  # one warm-up each, then rounds

@@ -246,8 +246,19 @@ def _get(index: int) -> bytes:
 
 def _storage_id(storage: str, key: bytes, size: int) -> bytes:
     """The opcodes of a persistent id ``("storage", torch.<storage>, key, "cpu", size, None)``."""
-    return b"".join([pickle.MARK, _str("storage"), _global("torch", storage), key, _str("cpu"),
-                     pickle.BININT1 + bytes([size]), pickle.NONE, pickle.TUPLE, pickle.BINPERSID])
+    return b"".join(
+        [
+            pickle.MARK,
+            _str("storage"),
+            _global("torch", storage),
+            key,
+            _str("cpu"),
+            pickle.BININT1 + bytes([size]),
+            pickle.NONE,
+            pickle.TUPLE,
+            pickle.BINPERSID,
+        ]
+    )
 
 
 def _self_sharing_lists(levels: int) -> bytes:
@@ -275,13 +286,25 @@ _ORDERED_DICT = _global("collections", "OrderedDict") + pickle.EMPTY_TUPLE + pic
 #: Pickles (read as the state dict, after a valid header) that torch.save never writes, and why each is refused.
 HOSTILE_PICKLES = {
     "BUILD on a storage type": (
-        _pickle(_global("torch", "FloatStorage"), pickle.EMPTY_DICT, _str("dtype"), _str("int8"), pickle.SETITEM,
-                pickle.BUILD),
+        _pickle(
+            _global("torch", "FloatStorage"),
+            pickle.EMPTY_DICT,
+            _str("dtype"),
+            _str("int8"),
+            pickle.SETITEM,
+            pickle.BUILD,
+        ),
         "BUILD",
     ),
     "BUILD on the tensor-rebuilding function": (
-        _pickle(_global("torch._utils", "_rebuild_tensor_v2"), pickle.EMPTY_DICT, _str("x"), pickle.NONE,
-                pickle.SETITEM, pickle.BUILD),
+        _pickle(
+            _global("torch._utils", "_rebuild_tensor_v2"),
+            pickle.EMPTY_DICT,
+            _str("x"),
+            pickle.NONE,
+            pickle.SETITEM,
+            pickle.BUILD,
+        ),
         "BUILD",
     ),
     "BUILD setting a state dict's attribute other than _metadata": (
@@ -289,8 +312,17 @@ HOSTILE_PICKLES = {
         "BUILD",
     ),
     "OrderedDict built from items, hashed unchecked": (
-        _pickle(_global("collections", "OrderedDict"), pickle.EMPTY_LIST, pickle.MARK, _str("a"), pickle.NONE,
-                pickle.TUPLE2, pickle.APPENDS, pickle.TUPLE1, pickle.REDUCE),
+        _pickle(
+            _global("collections", "OrderedDict"),
+            pickle.EMPTY_LIST,
+            pickle.MARK,
+            _str("a"),
+            pickle.NONE,
+            pickle.TUPLE2,
+            pickle.APPENDS,
+            pickle.TUPLE1,
+            pickle.REDUCE,
+        ),
         "arguments",
     ),
     "a dictionary key that is not a string": (
@@ -306,8 +338,13 @@ HOSTILE_PICKLES = {
         "key or location",
     ),
     "one storage declared with two types": (
-        _pickle(pickle.EMPTY_LIST, pickle.MARK, _storage_id("FloatStorage", _str("s"), 2),
-                _storage_id("LongStorage", _str("s"), 1), pickle.APPENDS),
+        _pickle(
+            pickle.EMPTY_LIST,
+            pickle.MARK,
+            _storage_id("FloatStorage", _str("s"), 2),
+            _storage_id("LongStorage", _str("s"), 1),
+            pickle.APPENDS,
+        ),
         "declared twice",
     ),
     "an opcode torch.save does not write": (_pickle(pickle.BINFLOAT + struct.pack(">d", 1.0)), "opcode 0x47"),
@@ -339,8 +376,9 @@ def test_a_file_in_another_pickle_protocol_is_refused_with_its_number(tmp_path):
 
 def test_messages_never_show_what_the_file_holds(tmp_path):
     secret = "SECRET" * 1000
-    path = _crafted(tmp_path, legacy_header() + _pickle(pickle.EMPTY_LIST, _str(secret), pickle.APPEND,
-                                                        pickle.BINPERSID))
+    path = _crafted(
+        tmp_path, legacy_header() + _pickle(pickle.EMPTY_LIST, _str(secret), pickle.APPEND, pickle.BINPERSID)
+    )
     message = _refusal(path)
     assert "SECRET" not in message and len(message) < len(str(path)) + 200
 

@@ -113,18 +113,18 @@ def _insert_bytes(rng: random.Random, data: bytearray, _: list) -> None:
 
 def _delete_bytes(rng: random.Random, data: bytearray, _: list) -> None:
     at = rng.randrange(len(data))
-    del data[at:at + rng.randint(1, 16)]
+    del data[at : at + rng.randint(1, 16)]
 
 
 def _splice(rng: random.Random, data: bytearray, _: list) -> None:
     start = rng.randrange(len(data))
-    chunk = bytes(data[start:start + rng.randint(1, 64)])
+    chunk = bytes(data[start : start + rng.randint(1, 64)])
     at = rng.randrange(len(data) + 1)
-    data[at:at + (len(chunk) if rng.random() < 0.5 else 0)] = chunk
+    data[at : at + (len(chunk) if rng.random() < 0.5 else 0)] = chunk
 
 
 def _cut(rng: random.Random, data: bytearray, _: list) -> None:
-    del data[rng.randrange(len(data)):]
+    del data[rng.randrange(len(data)) :]
 
 
 def _extreme_int(rng: random.Random, data: bytearray, fields: list[tuple[int, int]]) -> None:
@@ -160,7 +160,7 @@ def _on_alarm(signum: int, frame: object) -> None:
 
 
 def _outcome(path: Path, size: int) -> str:
-    """"returned" (a bounded dict of arrays) or "refused" (UnsafeOrCorruptWeights); else what went wrong."""
+    """ "returned" (a bounded dict of arrays) or "refused" (UnsafeOrCorruptWeights); else what went wrong."""
     signal.setitimer(signal.ITIMER_REAL, CASE_TIME_LIMIT_S)
     try:
         state = read_legacy_state_dict(path)

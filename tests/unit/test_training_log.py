@@ -1,4 +1,4 @@
-"""EpochLine prints exactly one line per epoch, with the label, time and metrics."""
+"""EpochLine prints the label once, then exactly one line per epoch with time and metrics."""
 
 import os
 
@@ -18,8 +18,10 @@ def test_one_line_per_epoch_with_label_and_metrics(capsys):
     y = (x[:, 0] > 0.5).astype("int32")
     model.fit(x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[EpochLine("tiny")])
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3
-    assert lines[0].startswith("tiny epoch 1/3 · ")
-    assert lines[2].startswith("tiny epoch 3/3 · ")
+    assert len(lines) == 4
+    assert lines[0] == "tiny:"
+    assert lines[1].startswith("  epoch 1/3 · ")
+    assert lines[3].startswith("  epoch 3/3 · ")
     for name in ("loss", "acc", "val_loss", "val_acc"):
-        assert f" {name} " in lines[0]
+        assert f" {name} " in lines[1]
+    assert max(len(line) for line in lines) <= 88
