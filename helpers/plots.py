@@ -48,7 +48,7 @@ def plot_history(
     ax.set_ylabel(metric)
     ax.set_title(title or f"{metric} by epoch")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -62,14 +62,14 @@ def show_images(
     cmap: str = "gray_r",
     size: float = 1.4,
     aspect: float = 1.0,
-    title_size: str | float = "small",
+    title_size: str | float | None = None,
 ) -> Figure:
     """Show a grid of images (``(n, h, w)`` grey or ``(n, h, w, 3)`` colour), each with its title.
 
     Each cell is ``size`` inches wide and ``aspect`` × ``size`` high: pass the photos' height / width
     for landscape photos, so the rows are not padded with empty space.  ``title_size`` is a Matplotlib
-    font size; a wide grid is shrunk to the page, so photos shown large need larger titles to stay
-    legible (chapter 7).
+    font size (default: the book's title size); a wide grid is shrunk to the page, so photos shown
+    large need larger titles to stay legible (chapter 7).
     """
     n = len(images)
     nrows = int(np.ceil(n / ncols))
@@ -112,7 +112,7 @@ def show_feature_maps(
         ax.axis("off")
         if c < channels:
             ax.imshow(maps[..., c], cmap=matplotlib.colormaps[cmap], **limits)
-            ax.set_title(f"ch {c}", fontsize="x-small")
+            ax.set_title(f"ch {c}", fontsize=11)
     scale = "one colour scale for all channels" if shared_scale else "each channel scaled on its own"
     fig.suptitle(f"{title} — {maps.shape[0]}×{maps.shape[1]} pixels, {channels} channels, {scale}")
     fig.tight_layout()
