@@ -5,17 +5,25 @@ JavaScript error is logged, every image has loaded, the math has been
 typeset, every internal link points at a file of the built site, and each
 chapter offers a Colab link to its own notebook in the configured repository.
 No code box or output of a chapter scrolls sideways at desktop width (1280 px), where the prose
-expects the reader to see every number. A full-page screenshot of each page is saved under
+expects the reader to see every number. Each figure's smallest text, as the page shows it, is at
+least 10 px and the figure has alt text; axe-core finds no serious or critical accessibility
+violation. A full-page screenshot of each page is saved under
 ``_build/screenshots/``.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from urllib.parse import unquote, urljoin, urlsplit
 
+import nbformat
 import pytest
 import yaml
+from axe_playwright_python.sync_playwright import Axe
 from book_toc import ROOT, toc_pages
+
+SMALLEST_READABLE_PX = 10.0
 
 
 def _config() -> dict:
@@ -59,6 +67,16 @@ def visits(open_page, screenshots):
                     ".map(b => b.textContent.trim().split('\\n')[0].slice(0, 60))",
                 ),
             }
+            results[name]["figures"] = page.eval_on_selector_all(
+                "div.cell_output img",
+                "imgs => imgs.map(i => ({file: i.src.split('/').pop(), natural: i.naturalWidth,"
+                " shown: i.getBoundingClientRect().width, alt: i.alt}))",
+            )
+            results[name]["accessibility"] = [
+                f"{v['id']} ({v['impact']}): {len(v['nodes'])} × {v['nodes'][0]['html'][:80]}"
+                for v in Axe().run(page).response["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
             page.screenshot(path=str(screenshots / f"{name.replace('/', '__')}.png"), full_page=True)
     return results
 
@@ -114,3 +132,39 @@ def test_no_code_or_output_scrolls_sideways_on_a_desktop(visits, name):
     assert visits[name]["scrolling_boxes"] == [], (
         f"{name}: these code boxes or outputs scroll sideways at 1280 px (first line of each shown)"
     )
+
+
+def _figure_records(name: str) -> dict[str, dict]:
+    """Each stored figure's legibility record, by the file name the build gives it (its SHA-256)."""
+    records = {}
+    for cell in nbformat.read(ROOT / f"{name}.ipynb", as_version=4).cells:
+        for output in cell.get("outputs", []):
+            for mime, extension in (("image/png", "png"), ("image/jpeg", "jpeg")):
+                if mime in output.get("data", {}):
+                    digest = hashlib.sha256(base64.b64decode(output["data"][mime])).hexdigest()
+                    records[f"{digest}.{extension}"] = output.get("metadata", {}).get(mime, {})
+    return records
+
+
+@pytest.mark.parametrize("name", [p for p in toc_pages() if p.startswith("chapters/")])
+def test_figure_text_is_at_least_10_px_as_shown_on_a_desktop(visits, name):
+    records = _figure_records(name)
+    small = []
+    for figure in visits[name]["figures"]:
+        record = records.get(figure["file"], {})
+        assert "smallest_text_px" in record, f"{figure['file']} has no legibility record"
+        shown = record["smallest_text_px"] * figure["shown"] / figure["natural"]
+        if shown < SMALLEST_READABLE_PX:
+            small.append(f"{figure['file'][:12]}: {shown:.1f} px")
+    assert not small, f"{name}: figure text below {SMALLEST_READABLE_PX} px at 1280 px: {small}"
+
+
+@pytest.mark.parametrize("name", [p for p in toc_pages() if p.startswith("chapters/")])
+def test_every_figure_has_alt_text_that_describes_it(visits, name):
+    bare = [f["file"][:12] for f in visits[name]["figures"] if not f["alt"].strip() or f["file"] in f["alt"]]
+    assert not bare, f"{name}: figures whose alt text is empty or just the file name: {bare}"
+
+
+@pytest.mark.parametrize("name", toc_pages())
+def test_no_serious_or_critical_accessibility_violation(visits, name):
+    assert visits[name]["accessibility"] == [], f"{name}: axe-core reports {visits[name]['accessibility']}"
