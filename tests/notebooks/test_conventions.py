@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
-import re
 import importlib.util
+import re
 import subprocess
 import sys
 import types
 
 import pytest
+from portable_notebooks import solution_text, tags, to_myst
 
 
 def _setup_cell(notebook) -> str:
@@ -74,38 +75,30 @@ def test_no_colab_only_apis(notebook):
     assert "files.upload" not in code and "drive.mount" not in code
 
 
-SOLUTION_OPENERS = ("```{solution}", "```{solution-start}")
 INDENTED_CODE = re.compile(r"\n\n(    \S.*\n?)+")
 
 
-def _solution_blocks(text: str) -> list[str]:
-    """The body of every one-piece ``{solution}`` directive in a markdown cell."""
-    return re.findall(r"```\{solution\}.*?\n(.*?)\n```(?!\w)", text, flags=re.DOTALL)
-
-
 def test_at_least_three_exercises_each_with_a_hidden_solution(notebook):
-    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    """In the book: each exercise an {exercise}, its solution a dropdown right after it."""
+    book = to_myst(notebook)
+    text = "\n".join(c.source for c in book.cells if c.cell_type == "markdown")
     exercises = text.count("```{exercise}")
-    solutions = sum(text.count(opener) for opener in SOLUTION_OPENERS)
-    assert exercises >= 3 and solutions == exercises
-    assert text.count("```{solution-start}") == text.count("```{solution-end}")
-    assert text.count(":class: dropdown") >= solutions, "solutions are hidden until the reader opens them"
+    assert exercises >= 3 and text.count("```{solution-start}") == exercises == text.count("```{solution-end}")
+    assert text.count(":class: dropdown") == exercises, "solutions are hidden until the reader opens them"
 
 
 def test_solution_code_runs_as_executed_cells(notebook):
-    """A solution's code lives in code cells between ``{solution-start}`` and ``{solution-end}``.
+    """A solution's code lives in code cells tagged ``solution``, not in its prose.
 
     Those cells run with the chapter (under nbval and ``make execute``), so a solution
     that raises fails the suite; code pasted into a solution's prose would not run.
     """
     for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "markdown":
-            continue
-        for body in _solution_blocks(cell.source):
+        if cell.cell_type == "markdown" and "solution" in tags(cell):
+            body = solution_text(cell.source)
             assert "```python" not in body and "```{code" not in body, f"cell {index}: code in a solution's text"
             assert not INDENTED_CODE.search("\n\n" + body), (
-                f"cell {index}: an indented code block in a solution; make it a code cell "
-                "between {solution-start} and {solution-end}"
+                f"cell {index}: an indented code block in a solution; make it a code cell tagged solution"
             )
 
 
