@@ -15,7 +15,9 @@ MyST as the book is built:
   wrapped in ``<details><summary>…</summary> … </details>`` (closed until the
   reader clicks, in JupyterLab, Colab and on GitHub) and each code one is
   collapsed by the standard ``jupyter.source_hidden`` / ``outputs_hidden``
-  metadata (and Colab's ``cellView: form``); in the book the run becomes a
+  metadata, and its first line, ``# @title Solution to Exercise C.N: code``, is
+  what JupyterLab shows of it collapsed and what Colab's form view
+  (``cellView: form``) shows instead of the code; in the book the run becomes a
   ``{solution-start}`` … ``{solution-end}`` dropdown, code cells inside;
 - a citation is a link ``[Author, year](#cite-key)`` (several keys: comma
   separated); it becomes ``{cite}`key```.
@@ -31,6 +33,7 @@ import nbformat
 
 EXERCISE_PREFIX = re.compile(r"^\*\*Exercise (\d+)\.(\d+)\.\*\*\s*")
 DETAILS = re.compile(r"^\s*<details>\s*<summary>.*?</summary>\s*\n(.*?)\n\s*</details>\s*$", re.DOTALL)
+FORM_TITLE = re.compile(r"\A# @title [^\n]*\n")
 CITATION = re.compile(r"\[[^\]]+\]\(#cite-([\w,:-]+)\)")
 
 
@@ -89,6 +92,8 @@ def to_myst(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             piece = dict(cells[part])
             if piece["cell_type"] == "markdown":
                 piece["source"] = solution_text(piece["source"])
+            else:  # the book's dropdown says whose solution it is; the form title would repeat it
+                piece["source"] = FORM_TITLE.sub("", piece["source"], count=1)
             out.append(nbformat.from_dict(piece))
             skip.add(part)
         out.append(_markdown("```{solution-end}\n```"))

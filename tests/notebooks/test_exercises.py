@@ -5,8 +5,9 @@ directive or role would show as raw text there, and a solution would sit in plai
 view under its exercise. So the notebooks hold no MyST; the book's reader
 (``_ext/portable_notebooks.py``) writes it at build time. Each solution's prose is
 a closed ``<details>`` block and its code cells are collapsed by the standard
-``jupyter.source_hidden``/``outputs_hidden`` metadata (``cellView: form`` for
-Colab), so nothing of it shows before the reader clicks.
+``jupyter.source_hidden``/``outputs_hidden`` metadata, and their first line is a
+Colab form title (``# @title …``, ``cellView: form``), which is all JupyterLab shows
+of them collapsed and all Colab's form view shows of their code.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def test_each_solution_follows_its_exercise_and_is_closed_until_clicked(notebook
             else:
                 assert cell.metadata.get("jupyter", {}) == {"source_hidden": True, "outputs_hidden": True}
                 assert cell.metadata.get("cellView") == "form"
+                assert re.match(r"# @title Solution to Exercise [\d.]+: code\n", cell.source), f"cell {part}"
 
 
 def test_solution_cells_are_only_found_after_an_exercise(notebook):
