@@ -54,6 +54,10 @@ def _visible_texts(artist: Artist) -> list[Text]:
     if isinstance(artist, Text):
         return [artist] if artist.get_text().strip() else []
     children = artist.get_children()
+    if isinstance(artist, Axis):
+        # An axis keeps Tick objects from earlier draws, labels and all; only these are drawn now.
+        drawn = artist._update_ticks()
+        children = [artist.label, artist.offsetText] + [t for tick in drawn for t in (tick.label1, tick.label2)]
     if isinstance(artist, Axes) and not artist.axison:
         children = [c for c in children if not isinstance(c, (Axis, Spine))]
     return [text for child in children for text in _visible_texts(child)]

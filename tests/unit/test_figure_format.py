@@ -44,3 +44,12 @@ def test_the_figure_is_encoded_with_its_record():
     data, record = _encode(fig, "jpeg")
     assert data.startswith("/9j/")  # base64 of a JPEG's first bytes
     assert set(record) == {"smallest_text_px", "overlapping_texts"}
+
+
+def test_tick_labels_left_over_from_an_earlier_draw_are_not_counted():
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot(np.arange(1000))
+    figure_legibility(fig)  # draws ticks 0–1000
+    ax.set_xlim(0, 10)  # fewer ticks now; the axis keeps the old Tick objects
+    ax.set_title("zoomed")
+    assert figure_legibility(fig)["overlapping_texts"] == 0
