@@ -123,6 +123,8 @@ def open_page(browser, server) -> Callable[..., contextlib.AbstractContextManage
             lambda msg: visit.errors.append(msg.text) if msg.type == "error" else None,
         )
         page.on("pageerror", lambda exc: visit.errors.append(str(exc)))
+        # the console's "Failed to load resource" does not say which: record the address too
+        page.on("response", lambda r: visit.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
         def route(route) -> None:
             if route.request.url.startswith(server):
