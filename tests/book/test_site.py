@@ -55,6 +55,7 @@ def visits(open_page, screenshots):
                 "images": page.locator("img").count(),
                 "math": math_count,
                 "typeset": page.locator("mjx-container").count(),
+                "mathjax_loaded": page.locator("script[src*='mathjax']").count() > 0,
                 "raw_tex": page.eval_on_selector_all(
                     ".math",
                     "els => els.filter(e => e.textContent.includes('\\\\(') || e.textContent.includes('\\\\[')).length",
@@ -103,6 +104,11 @@ def test_math_is_typeset(visits, name):
     visit = visits[name]
     if visit["math"]:
         assert visit["typeset"] > 0 and visit["raw_tex"] == 0
+
+
+@pytest.mark.parametrize("name", toc_pages())
+def test_mathjax_loads_only_where_there_is_math(visits, name):
+    assert visits[name]["mathjax_loaded"] == (visits[name]["math"] > 0)
 
 
 @pytest.mark.parametrize("name", toc_pages())
