@@ -1,6 +1,6 @@
 """The head recipe of chapter 4: a classifier trained on cached features, chosen on validation.
 
-Chapter 4 builds ``fit_head`` in the open, sweeps its learning rate and its
+Chapter 4 builds ``head_model`` and ``fit_head`` in the open, sweeps its learning rate and its
 variants on the validation photos, and keeps the defaults below.  Chapters 5
 and 6 reuse it unchanged from here, so that "feature extraction" means the
 same model in all three chapters; a test keeps this code identical to the
@@ -16,22 +16,19 @@ from keras import layers
 from helpers.data import CLOTHING_CLASSES
 from helpers.training_log import EpochLine
 
-__all__ = ["DROPOUT", "EPOCHS", "LEARNING_RATE", "best_epoch", "correct", "fit_head"]
+__all__ = ["DROPOUT", "EPOCHS", "LEARNING_RATE", "best_epoch", "correct", "fit_head", "head_model"]
 
 EPOCHS = 12
 LEARNING_RATE = 3e-3  # chosen by chapter 4's learning-rate sweep
 DROPOUT = 0.5  # chosen by chapter 4's comparison of head variants
 
 
-def fit_head(
-    training, validation, learning_rate=LEARNING_RATE, inner=0, dropout=DROPOUT, epochs=EPOCHS, label="", seed=4
-):
-    """Train [Dense(inner, relu)] → [Dropout] → Dense(10, softmax).
+def head_model(features, learning_rate=LEARNING_RATE, inner=0, dropout=DROPOUT):
+    """[Dense(inner, relu)] → [Dropout] → Dense(10, softmax) on ``features`` numbers.
 
-    Keeps the epoch with the best validation accuracy.
+    Compiled with Adam at ``learning_rate``, ready to fit.
     """
-    keras.utils.set_random_seed(seed)  # same initial weights and batches for every variant
-    stack = [keras.Input(shape=(training[0].shape[1],))]
+    stack = [keras.Input(shape=(features,))]
     if inner:
         stack.append(layers.Dense(inner, activation="relu"))
     if dropout:
@@ -43,13 +40,23 @@ def fit_head(
         metrics=["accuracy"],
         steps_per_execution=16,
     )
+    return head
+
+
+def fit_head(training, validation, learning_rate=LEARNING_RATE, inner=0, dropout=DROPOUT, label=""):
+    """Train a head_model on (features, labels) for EPOCHS epochs.
+
+    Keeps the epoch with the best validation accuracy.
+    """
+    keras.utils.set_random_seed(4)  # same initial weights and batches for every variant
+    head = head_model(training[0].shape[1], learning_rate, inner, dropout)
     keep_best = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", mode="max", patience=epochs, restore_best_weights=True
-    )  # never stops early; restores the best epoch
+        monitor="val_accuracy", mode="max", patience=EPOCHS, restore_best_weights=True
+    )
     history = head.fit(
         *training,
         batch_size=32,
-        epochs=epochs,
+        epochs=EPOCHS,
         validation_data=validation,
         verbose=0,
         callbacks=[EpochLine(label), keep_best],

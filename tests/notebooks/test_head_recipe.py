@@ -14,7 +14,7 @@ from pathlib import Path
 import helpers.heads
 
 CHAPTER_4 = Path(__file__).resolve().parents[2] / "chapters" / "04_transfer_learning.ipynb"
-SHARED = ("EPOCHS", "LEARNING_RATE", "DROPOUT", "fit_head", "best_epoch", "correct")
+SHARED = ("EPOCHS", "LEARNING_RATE", "DROPOUT", "head_model", "fit_head", "best_epoch", "correct")
 
 
 def _definitions(tree: ast.Module) -> dict[str, str]:
