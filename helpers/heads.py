@@ -1,8 +1,8 @@
 """The head recipe of chapter 4: a classifier trained on cached features, chosen on validation.
 
-Chapter 4 builds ``head_model`` and ``fit_head`` in the open, sweeps its learning rate and its
+Chapter 4 builds ``head_model`` and ``fit_head`` in the open, sweeps the head's learning rate and its
 variants on the validation photos, and keeps the defaults below.  Chapters 5
-and 6 reuse it unchanged from here, so that "feature extraction" means the
+and 6 reuse them unchanged from here, so that "feature extraction" means the
 same model in all three chapters; a test keeps this code identical to the
 chapter's.
 """
